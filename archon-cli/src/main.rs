@@ -1,0 +1,3 @@
+//! The `archon` command-line tool.
+
+fn main() {}

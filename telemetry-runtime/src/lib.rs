@@ -1,0 +1,1 @@
+//! Consent, identity, the local queue and delivery for archon's telemetry.

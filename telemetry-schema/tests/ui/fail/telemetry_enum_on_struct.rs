@@ -1,0 +1,8 @@
+use telemetry_schema::TelemetryEnum;
+
+#[derive(TelemetryEnum)]
+pub struct Failure {
+    pub code: u32,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use telemetry_schema::*;
+
+/// An event used by this test.
+#[telemetry_event(name = "test.event")]
+pub struct TestEvent(u32, bool);
+
+fn main() {}

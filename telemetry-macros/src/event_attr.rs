@@ -4,11 +4,20 @@ use crate::errors::Errors;
 use crate::event_model::Purpose;
 use crate::names::is_valid_event_name;
 use proc_macro2::{Span, TokenStream};
-use syn::LitStr;
+use syn::{LitInt, LitStr};
 
-/// The validated arguments: the event's wire name (`None` for base properties).
-pub fn parse(purpose: Purpose, args: TokenStream, errors: &mut Errors) -> Option<LitStr> {
+/// The arguments of an event.
+pub struct EventArgs {
+    /// The wire name, such as `workflow.run_started`.
+    pub name: LitStr,
+    /// The schema version: 1 unless the event was changed in a breaking way.
+    pub version: u32,
+}
+
+/// The validated arguments (`None` for base properties, or when they are wrong).
+pub fn parse(purpose: Purpose, args: TokenStream, errors: &mut Errors) -> Option<EventArgs> {
     let mut name: Option<LitStr> = None;
+    let mut version: Option<u32> = None;
     let parser = syn::meta::parser(|meta| {
         if purpose == Purpose::Event && meta.path.is_ident("name") {
             let value: LitStr = meta.value()?.parse()?;
@@ -17,8 +26,25 @@ pub fn parse(purpose: Purpose, args: TokenStream, errors: &mut Errors) -> Option
             }
             name = Some(value);
             Ok(())
+        } else if purpose == Purpose::Event && meta.path.is_ident("version") {
+            let value: LitInt = meta.value()?.parse()?;
+            if version.is_some() {
+                return Err(meta.error("`version` is given twice"));
+            }
+            match value.base10_parse::<u32>() {
+                Ok(n) if n >= 1 => version = Some(n),
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        &value,
+                        "`version` is a whole number from 1 up, raised on each breaking change",
+                    ))
+                }
+            }
+            Ok(())
         } else if purpose == Purpose::Event {
-            Err(meta.error("unknown argument: the only one is `name = \"area.action\"`"))
+            Err(meta.error(
+                "unknown argument: write #[telemetry_event(name = \"area.action\")], optionally with `version = N`",
+            ))
         } else {
             Err(meta.error("#[telemetry_base_properties] takes no arguments"))
         }
@@ -44,7 +70,12 @@ pub fn parse(purpose: Purpose, args: TokenStream, errors: &mut Errors) -> Option
                 lit.value()
             ),
         ),
-        Some(lit) => return Some(lit),
+        Some(name) => {
+            return Some(EventArgs {
+                name,
+                version: version.unwrap_or(1),
+            })
+        }
     }
     None
 }

@@ -21,9 +21,9 @@ pub fn expand(purpose: Purpose, args: TokenStream, item: TokenStream) -> TokenSt
             return quote!(#error #item);
         }
     };
-    let event_name = crate::event_attr::parse(purpose, args, &mut errors);
+    let event = crate::event_attr::parse(purpose, args, &mut errors);
     let mut field_types = Vec::new();
-    let model = event_model::validate(purpose, event_name, &item, &mut errors, &mut field_types);
+    let model = event_model::validate(purpose, event, &item, &mut errors, &mut field_types);
 
     let generated = match model {
         Some(model) => implementations(purpose, &model),
@@ -81,16 +81,19 @@ fn implementations(purpose: Purpose, model: &Model) -> TokenStream {
             }
         }
     };
-    let Some(event_name) = &model.event_name else {
+    let Some(event) = &model.event else {
         debug_assert!(purpose == Purpose::BaseProperties);
         return property_set;
     };
+    let event_name = &event.name;
+    let version = event.version;
     quote! {
         #property_set
 
         impl ::telemetry_schema::TelemetryEvent for #ident {
             const SCHEMA: &'static ::telemetry_schema::EventSchema = &::telemetry_schema::EventSchema {
                 name: #event_name,
+                version: #version,
                 rust_name: ::core::stringify!(#ident),
                 doc: <Self as ::telemetry_schema::PropertySet>::DOC,
                 fields: <Self as ::telemetry_schema::PropertySet>::FIELDS,

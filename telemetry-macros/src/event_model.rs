@@ -6,9 +6,10 @@
 
 use crate::docs::doc_text;
 use crate::errors::Errors;
-use crate::names::BASE_PROPERTY_NAMES;
+use crate::event_attr::EventArgs;
+use crate::names::{BASE_PROPERTY_NAMES, EVENT_VERSION_PROPERTY};
 use syn::ext::IdentExt;
-use syn::{Fields, Ident, Item, ItemStruct, LitStr, Type};
+use syn::{Fields, Ident, Item, ItemStruct, Type};
 
 /// What the annotated struct is for.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -23,8 +24,8 @@ pub enum Purpose {
 pub struct Model {
     pub ident: Ident,
     pub doc: String,
-    /// The wire name; `None` for base properties.
-    pub event_name: Option<LitStr>,
+    /// The wire name and version; `None` for base properties.
+    pub event: Option<EventArgs>,
     pub fields: Vec<FieldModel>,
 }
 
@@ -43,7 +44,7 @@ pub struct FieldModel {
 /// the compiler check them.
 pub fn validate(
     purpose: Purpose,
-    event_name: Option<LitStr>,
+    event: Option<EventArgs>,
     item: &Item,
     errors: &mut Errors,
     field_types: &mut Vec<Type>,
@@ -111,7 +112,7 @@ pub fn validate(
         }
     };
 
-    if purpose == Purpose::Event && event_name.is_none() {
+    if purpose == Purpose::Event && event.is_none() {
         return None;
     }
     if !errors.is_empty() {
@@ -120,7 +121,7 @@ pub fn validate(
     Some(Model {
         ident: item.ident.clone(),
         doc: doc?,
-        event_name,
+        event,
         fields,
     })
 }
@@ -154,6 +155,13 @@ fn validate_field(purpose: Purpose, field: &syn::Field, errors: &mut Errors) -> 
         errors.at(
             &member,
             format!("`{property_name}` is a base property that archon adds to every event; name this field something else"),
+        );
+        ok = false;
+    }
+    if purpose == Purpose::Event && property_name == EVENT_VERSION_PROPERTY {
+        errors.at(
+            &member,
+            format!("`{property_name}` is added to every event from `#[telemetry_event(version = N)]`; name this field something else"),
         );
         ok = false;
     }

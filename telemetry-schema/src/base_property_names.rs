@@ -13,3 +13,7 @@ pub const BASE_PROPERTY_NAMES: &[&str] = &[
     "arch",
     "is_ci",
 ];
+
+/// The property that carries an event's schema version (`#[telemetry_event(version = N)]`),
+/// added to every event next to the base properties.
+pub const EVENT_VERSION_PROPERTY: &str = "event_version";

@@ -10,6 +10,9 @@ use serde_json::{Map, Value};
 pub struct EventSchema {
     /// The name sent as PostHog's `event`, such as `workflow.run_started`.
     pub name: &'static str,
+    /// The schema version, sent as `event_version`: raised when the event changes in a way that
+    /// breaks what a reader of the data expects (a property removed, renamed or narrowed).
+    pub version: u32,
     /// The struct's Rust name, such as `WorkflowRunStarted`.
     pub rust_name: &'static str,
     /// When the event is sent: the struct's doc comment.
@@ -105,6 +108,18 @@ impl Properties {
             map: &mut map,
         });
         Properties(map)
+    }
+
+    /// Every property sent with `event` except PostHog's own `$` ones, in the order they go on
+    /// the wire: the event's fields, its `event_version`, then the base properties.
+    pub fn of_event<E: TelemetryEvent>(event: &E, base: &crate::BaseProperties) -> Self {
+        let mut properties = Properties::of(event);
+        properties.0.insert(
+            crate::base::EVENT_VERSION_PROPERTY.to_owned(),
+            Value::from(E::SCHEMA.version),
+        );
+        properties.0.extend(Properties::of(base).0);
+        properties
     }
 
     /// Read access to the map.

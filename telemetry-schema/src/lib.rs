@@ -43,6 +43,7 @@ mod catalog;
 mod duration;
 mod event;
 pub mod events;
+pub mod posthog;
 mod property;
 mod telemetry_enum;
 mod workflow_name;

@@ -220,3 +220,30 @@ fn enum_values_are_snake_case_with_docs() {
         "The assistant account has run out of credit."
     );
 }
+
+#[test]
+fn wire_properties_are_fields_then_version_then_base() {
+    let event = CliCommandInvoked {
+        command: CliCommand::Telemetry,
+        subcommand: Some(CliSubcommand::Inspect),
+    };
+    let base = BaseProperties::for_this_build(false);
+    let wire = Properties::of_event(&event, &base).into_map();
+    let keys: Vec<&str> = wire.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "command",
+            "subcommand",
+            "event_version",
+            "archon_version",
+            "archon_git_commit",
+            "archon_is_binary",
+            "platform",
+            "arch",
+            "is_ci"
+        ]
+    );
+    assert_eq!(wire["event_version"], 1);
+    assert_eq!(wire["is_ci"], false);
+}

@@ -1,1 +1,26 @@
-//! Consent, identity, the local queue and delivery for archon's telemetry.
+//! archon's telemetry at run time: consent, the anonymous identity, the local queue, and
+//! delivery to PostHog that never makes archon wait.
+//!
+//! The rest of archon uses three things: [`Telemetry::start`] once, [`Telemetry::record`] for
+//! each event (only `#[telemetry_event]` structs from `telemetry-schema` are accepted), and
+//! [`Telemetry::finish`] at exit. The `archon telemetry` commands use [`control`]. There is no
+//! API that takes an event name and a map of values.
+
+pub mod build_config;
+pub mod config;
+pub mod consent;
+pub mod control;
+pub mod delivery;
+pub mod environment;
+mod files;
+pub mod host;
+pub mod identity;
+pub mod queue;
+pub mod recent;
+mod recorder;
+pub mod state;
+pub mod store;
+pub mod wire;
+
+pub use environment::Environment;
+pub use recorder::Telemetry;

@@ -1,0 +1,356 @@
+//! archon's `config.yaml`: reading the telemetry settings strictly, and changing one value
+//! without disturbing anything else the user wrote (other keys, comments, formatting).
+//!
+//! Reading uses `serde-saphyr`, a strict parser with limits against alias bombs; editing uses
+//! `yaml-edit`, which keeps the file's syntax tree. An edit is only made to a file that parses,
+//! and its result is parsed again before it replaces the file.
+
+use crate::files;
+use serde::Deserialize;
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// A config file larger than this is refused rather than read: it cannot be a hand-written
+/// archon config, and reading it should not cost the user's command anything.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// What `config.yaml` says about telemetry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TelemetrySettings {
+    /// `telemetry.enabled`.
+    pub enabled: Option<bool>,
+    /// `telemetry.host`.
+    pub host: Option<String>,
+}
+
+/// Why `config.yaml` could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// The line the problem is on, when known.
+    pub line: Option<u64>,
+    /// What is wrong, and where relevant how to fix it.
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{} line {}: {}", self.path.display(), line, self.reason),
+            None => write!(f, "{}: {}", self.path.display(), self.reason),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Deserialize, Default)]
+struct RawConfig {
+    #[serde(default)]
+    telemetry: Option<RawTelemetry>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawTelemetry {
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default)]
+    host: Option<String>,
+}
+
+/// The text of the config file, `None` when there is none.
+fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
+    let error = |reason: String| ConfigError {
+        path: path.to_owned(),
+        line: None,
+        reason,
+    };
+    let bytes = match files::read_limited(path, MAX_CONFIG_BYTES) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
+            return Err(error(format!(
+                "larger than {} KiB; an archon config is a few lines",
+                MAX_CONFIG_BYTES / 1024
+            )))
+        }
+        Err(e) => return Err(error(format!("cannot be read ({e})"))),
+    };
+    bytes
+        .map(|bytes| {
+            String::from_utf8(bytes).map_err(|_| error("is not UTF-8 text".to_owned()))
+        })
+        .transpose()
+}
+
+/// True for a file with nothing but whitespace and comments.
+fn is_blank_yaml(text: &str) -> bool {
+    text.lines()
+        .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'))
+}
+
+fn parse(path: &Path, text: &str) -> Result<TelemetrySettings, ConfigError> {
+    if is_blank_yaml(text) {
+        return Ok(TelemetrySettings::default());
+    }
+    match serde_saphyr::from_str::<RawConfig>(text) {
+        Ok(raw) => {
+            let telemetry = raw.telemetry.unwrap_or_default();
+            Ok(TelemetrySettings {
+                enabled: telemetry.enabled,
+                host: telemetry.host,
+            })
+        }
+        Err(error) => Err(ConfigError {
+            path: path.to_owned(),
+            line: error.location().map(|location| location.line()),
+            reason: first_line(&error.to_string()),
+        }),
+    }
+}
+
+/// The first line of a parser message, without the location prefix the parser may add (the
+/// line number is reported separately) or the echo of the file's text.
+fn first_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or("not valid YAML").trim();
+    line.strip_prefix("error: ").unwrap_or(line).to_owned()
+}
+
+/// The telemetry settings in the config file at `path`; all unset when there is no file.
+pub fn read_settings(path: &Path) -> Result<TelemetrySettings, ConfigError> {
+    match read_text(path)? {
+        Some(text) => parse(path, &text),
+        None => Ok(TelemetrySettings::default()),
+    }
+}
+
+/// A scalar value to write into the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigValue<'a> {
+    /// `true` / `false`.
+    Bool(bool),
+    /// A plain word such as `claude`.
+    Word(&'a str),
+}
+
+/// Sets `section.key` to `value` in the config file at `path`, creating the file (and the
+/// section) if needed, keeping every other key and comment, and replacing the file atomically.
+/// A file that does not parse is left untouched and reported.
+pub fn set_value(path: &Path, section: &str, key: &str, value: ConfigValue<'_>) -> Result<(), ConfigError> {
+    let error = |line: Option<u64>, reason: String| ConfigError {
+        path: path.to_owned(),
+        line,
+        reason,
+    };
+    let original = read_text(path)?.unwrap_or_default();
+    // Refuse to edit what we cannot read: the user's file stays as it is.
+    parse(path, &original)?;
+
+    let edited = if is_blank_yaml(&original) {
+        let mut text = original.clone();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!("{section}:\n  {key}: {}\n", render(value)));
+        text
+    } else {
+        edit_mapping(&original, section, key, value)
+            .map_err(|reason| error(None, format!("{reason}; edit it by hand to set {section}.{key}")))?
+    };
+
+    // Check the edit did what it should before the user's file is replaced.
+    let reparsed: serde_json::Value = serde_saphyr::from_str(&edited)
+        .map_err(|e| error(None, format!("could not be edited safely ({}); edit it by hand to set {section}.{key}", first_line(&e.to_string()))))?;
+    let written = &reparsed[section][key];
+    let expected = match value {
+        ConfigValue::Bool(b) => serde_json::Value::Bool(b),
+        ConfigValue::Word(w) => serde_json::Value::from(w),
+    };
+    if *written != expected {
+        return Err(error(
+            None,
+            format!("could not be edited safely; edit it by hand to set {section}.{key}"),
+        ));
+    }
+
+    if let Some(dir) = path.parent() {
+        files::ensure_private_dir(dir).map_err(|e| error(None, format!("folder cannot be created ({e})")))?;
+    }
+    files::write_atomic(path, edited.as_bytes(), existing_mode(path))
+        .map_err(|e| error(None, format!("cannot be written ({e})")))
+}
+
+fn render(value: ConfigValue<'_>) -> String {
+    match value {
+        ConfigValue::Bool(b) => b.to_string(),
+        ConfigValue::Word(w) => w.to_owned(),
+    }
+}
+
+fn edit_mapping(text: &str, section: &str, key: &str, value: ConfigValue<'_>) -> Result<String, String> {
+    let document = yaml_edit::Document::from_str(text).map_err(|e| format!("cannot be edited ({e})"))?;
+    let root = document
+        .as_mapping()
+        .ok_or("is not a mapping of keys to values")?;
+    match root.get_mapping(section) {
+        Some(existing) => match value {
+            ConfigValue::Bool(b) => existing.set(key, b),
+            ConfigValue::Word(w) => existing.set(key, w),
+        },
+        None => {
+            if root.contains_key(section) {
+                return Err(format!("`{section}` is not a mapping"));
+            }
+            let builder = yaml_edit::MappingBuilder::new();
+            let builder = match value {
+                ConfigValue::Bool(b) => builder.pair(key, b),
+                ConfigValue::Word(w) => builder.pair(key, w),
+            };
+            let new_section = builder.build_document();
+            let new_section = new_section.as_mapping().ok_or("cannot be edited")?;
+            root.set(section, new_section)
+        }
+    };
+    Ok(document.to_string())
+}
+
+/// The permissions to give the replaced file: the user's own, or 0600 for a new file.
+fn existing_mode(path: &Path) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = std::fs::symlink_metadata(path) {
+            if metadata.is_file() {
+                return metadata.permissions().mode() & 0o777;
+            }
+        }
+    }
+    files::PRIVATE_FILE_MODE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn with_config(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.yaml");
+        fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn reads_telemetry_settings() {
+        let (_dir, path) = with_config("# mine\ndefault_assistant: codex\ntelemetry:\n  enabled: true\n  host: https://ph.acme.dev\n");
+        assert_eq!(
+            read_settings(&path).unwrap(),
+            TelemetrySettings {
+                enabled: Some(true),
+                host: Some("https://ph.acme.dev".into())
+            }
+        );
+    }
+
+    #[test]
+    fn missing_empty_and_comment_only_files_set_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read_settings(&dir.path().join("none.yaml")).unwrap(), TelemetrySettings::default());
+        for text in ["", "\n\n", "# only a comment\n"] {
+            let (_dir, path) = with_config(text);
+            assert_eq!(read_settings(&path).unwrap(), TelemetrySettings::default(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_files_report_file_and_line() {
+        let (_dir, path) = with_config("default_assistant: claude\ntelemetry:\n  enabled: [yes\n");
+        let error = read_settings(&path).unwrap_err();
+        assert_eq!(error.path, path);
+        assert!(error.line.is_some(), "{error:?}");
+        let shown = error.to_string();
+        assert!(shown.starts_with(&format!("{} line ", path.display())), "{shown}");
+
+        let (_dir, path) = with_config("telemetry:\n  enabled: sometimes\n");
+        let error = read_settings(&path).unwrap_err();
+        assert_eq!(error.line, Some(2), "{error:?}");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_quickly() {
+        let bomb = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\ntelemetry:\n  enabled: true\n";
+        let (_dir, path) = with_config(bomb);
+        // Either outcome is acceptable as long as it returns; what matters is no hang and no
+        // memory blow-up (the parser's alias budget).
+        let _ = read_settings(&path);
+    }
+
+    #[test]
+    fn binary_and_oversized_files_are_errors() {
+        let (_dir, path) = with_config("");
+        fs::write(&path, [0xff, 0xfe, 0x00, 0x12]).unwrap();
+        assert!(read_settings(&path).unwrap_err().reason.contains("UTF-8"));
+        fs::write(&path, vec![b'#'; MAX_CONFIG_BYTES as usize + 1]).unwrap();
+        assert!(read_settings(&path).unwrap_err().reason.contains("KiB"));
+    }
+
+    #[test]
+    fn set_value_keeps_comments_and_other_keys() {
+        let original = "# my archon config\ndefault_assistant: claude  # the one I pay for\n\ntelemetry:\n  # decided 2026-01\n  enabled: false # for now\n  host: https://ph.acme.dev\nother: [1, 2]\n";
+        let (_dir, path) = with_config(original);
+        set_value(&path, "telemetry", "enabled", ConfigValue::Bool(true)).unwrap();
+        let edited = fs::read_to_string(&path).unwrap();
+        assert_eq!(edited, original.replace("enabled: false", "enabled: true"));
+        set_value(&path, "telemetry", "enabled", ConfigValue::Bool(false)).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), original);
+    }
+
+    #[test]
+    fn set_value_adds_a_missing_section() {
+        let (_dir, path) = with_config("# mine\ndefault_assistant: codex # yes\n");
+        set_value(&path, "telemetry", "enabled", ConfigValue::Bool(true)).unwrap();
+        let edited = fs::read_to_string(&path).unwrap();
+        assert!(edited.starts_with("# mine\ndefault_assistant: codex # yes\n"), "{edited}");
+        assert_eq!(read_settings(&path).unwrap().enabled, Some(true));
+    }
+
+    #[test]
+    fn set_value_creates_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new-home/config.yaml");
+        set_value(&path, "telemetry", "enabled", ConfigValue::Bool(false)).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "telemetry:\n  enabled: false\n");
+        let (_dir, path) = with_config("# just a comment");
+        set_value(&path, "setup", "default_assistant", ConfigValue::Word("codex")).unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "# just a comment\nsetup:\n  default_assistant: codex\n"
+        );
+    }
+
+    #[test]
+    fn set_value_refuses_a_broken_file_and_leaves_it_alone() {
+        let broken = "telemetry:\n  enabled: [true\nother: 1\n";
+        let (_dir, path) = with_config(broken);
+        let error = set_value(&path, "telemetry", "enabled", ConfigValue::Bool(true)).unwrap_err();
+        assert!(error.line.is_some());
+        assert_eq!(fs::read_to_string(&path).unwrap(), broken);
+
+        let not_a_map = "- a\n- b\n";
+        let (_dir, path) = with_config(not_a_map);
+        assert!(set_value(&path, "telemetry", "enabled", ConfigValue::Bool(true)).is_err());
+        assert_eq!(fs::read_to_string(&path).unwrap(), not_a_map);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn set_value_keeps_the_users_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, path) = with_config("a: 1\n");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        set_value(&path, "telemetry", "enabled", ConfigValue::Bool(true)).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+    }
+}

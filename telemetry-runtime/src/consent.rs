@@ -1,0 +1,191 @@
+//! Whether telemetry may record and send, and which signal decided it.
+//!
+//! The signals, strongest first: `DO_NOT_TRACK`; `ARCHON_NO_TELEMETRY` / `ARCHON_TELEMETRY`;
+//! `telemetry.enabled` in config.yaml; otherwise undecided, which sends nothing. A config file
+//! that cannot be read counts as "off", never as "on".
+
+use crate::config::{ConfigError, TelemetrySettings};
+use crate::environment::{is_set, Environment};
+use std::ffi::OsStr;
+use std::fmt;
+use std::path::PathBuf;
+
+/// What telemetry may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentState {
+    /// Nothing is recorded, nothing is sent, no telemetry file is written.
+    Off,
+    /// The default: nothing is sent; the last events are kept locally, without an identity, so
+    /// `archon telemetry inspect` can show what would be sent.
+    Undecided,
+    /// Events are recorded and sent.
+    On,
+}
+
+/// The signal that decided the [`ConsentState`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsentSource {
+    /// `DO_NOT_TRACK` is set.
+    DoNotTrack,
+    /// `ARCHON_NO_TELEMETRY` is set.
+    ArchonNoTelemetry,
+    /// `ARCHON_TELEMETRY` is `0` or `1`.
+    ArchonTelemetry,
+    /// `telemetry.enabled` in this config file.
+    ConfigFile(PathBuf),
+    /// The config file could not be read, which turns telemetry off.
+    BrokenConfig(ConfigError),
+    /// Nothing was chosen.
+    Default,
+}
+
+impl fmt::Display for ConsentSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConsentSource::DoNotTrack => write!(f, "the DO_NOT_TRACK environment variable"),
+            ConsentSource::ArchonNoTelemetry => {
+                write!(f, "the ARCHON_NO_TELEMETRY environment variable")
+            }
+            ConsentSource::ArchonTelemetry => write!(f, "the ARCHON_TELEMETRY environment variable"),
+            ConsentSource::ConfigFile(path) => {
+                write!(f, "telemetry.enabled in {}", path.display())
+            }
+            ConsentSource::BrokenConfig(error) => write!(f, "a config file that cannot be read: {error}"),
+            ConsentSource::Default => write!(f, "the default (you have not chosen)"),
+        }
+    }
+}
+
+/// The outcome of consent resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// What telemetry may do.
+    pub state: ConsentState,
+    /// Which signal decided it.
+    pub source: ConsentSource,
+}
+
+/// Resolves consent from the environment and the config file (as read from `config_path`).
+pub fn resolve(
+    env: &Environment,
+    config_path: Option<PathBuf>,
+    config: Result<TelemetrySettings, ConfigError>,
+) -> Consent {
+    let decided = |state, source| Consent { state, source };
+    if is_set(&env.do_not_track) {
+        return decided(ConsentState::Off, ConsentSource::DoNotTrack);
+    }
+    if is_set(&env.archon_no_telemetry) {
+        return decided(ConsentState::Off, ConsentSource::ArchonNoTelemetry);
+    }
+    match env.archon_telemetry.as_deref().map(flag) {
+        Some(Some(false)) => return decided(ConsentState::Off, ConsentSource::ArchonTelemetry),
+        Some(Some(true)) => return decided(ConsentState::On, ConsentSource::ArchonTelemetry),
+        _ => {}
+    }
+    match (config, config_path) {
+        (Err(error), _) => decided(ConsentState::Off, ConsentSource::BrokenConfig(error)),
+        (Ok(TelemetrySettings { enabled: Some(enabled), .. }), Some(path)) => decided(
+            if enabled { ConsentState::On } else { ConsentState::Off },
+            ConsentSource::ConfigFile(path),
+        ),
+        _ => decided(ConsentState::Undecided, ConsentSource::Default),
+    }
+}
+
+/// `1`/`true` → on, `0`/`false` → off, anything else is not a choice.
+fn flag(value: &OsStr) -> Option<bool> {
+    match value.to_str()?.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" => Some(true),
+        "0" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Environment {
+        let get = |name: &str| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.into())
+        };
+        Environment {
+            do_not_track: get("DO_NOT_TRACK"),
+            archon_no_telemetry: get("ARCHON_NO_TELEMETRY"),
+            archon_telemetry: get("ARCHON_TELEMETRY"),
+            ..Environment::default()
+        }
+    }
+
+    fn config(enabled: Option<bool>) -> Result<TelemetrySettings, ConfigError> {
+        Ok(TelemetrySettings { enabled, host: None })
+    }
+
+    fn broken() -> Result<TelemetrySettings, ConfigError> {
+        Err(ConfigError {
+            path: "/h/config.yaml".into(),
+            line: Some(3),
+            reason: "bad".into(),
+        })
+    }
+
+    fn resolved(vars: &[(&str, &str)], settings: Result<TelemetrySettings, ConfigError>) -> (ConsentState, ConsentSource) {
+        let consent = resolve(&env(vars), Some("/h/config.yaml".into()), settings);
+        (consent.state, consent.source)
+    }
+
+    use ConsentSource::*;
+    use ConsentState::*;
+
+    #[test]
+    fn default_is_undecided() {
+        assert_eq!(resolved(&[], config(None)), (Undecided, Default));
+        assert_eq!(resolved(&[("ARCHON_TELEMETRY", "maybe")], config(None)), (Undecided, Default));
+    }
+
+    #[test]
+    fn config_decides_when_no_variable_does() {
+        assert_eq!(resolved(&[], config(Some(true))), (On, ConfigFile("/h/config.yaml".into())));
+        assert_eq!(resolved(&[], config(Some(false))), (Off, ConfigFile("/h/config.yaml".into())));
+    }
+
+    #[test]
+    fn a_broken_config_is_off_never_on() {
+        let (state, source) = resolved(&[], broken());
+        assert_eq!(state, Off);
+        assert!(matches!(source, BrokenConfig(_)));
+    }
+
+    #[test]
+    fn archon_telemetry_overrides_config() {
+        assert_eq!(resolved(&[("ARCHON_TELEMETRY", "1")], config(Some(false))), (On, ArchonTelemetry));
+        assert_eq!(resolved(&[("ARCHON_TELEMETRY", "0")], config(Some(true))), (Off, ArchonTelemetry));
+        assert_eq!(resolved(&[("ARCHON_TELEMETRY", "1")], broken()), (On, ArchonTelemetry));
+    }
+
+    #[test]
+    fn archon_no_telemetry_beats_archon_telemetry() {
+        assert_eq!(
+            resolved(&[("ARCHON_NO_TELEMETRY", "1"), ("ARCHON_TELEMETRY", "1")], config(Some(true))),
+            (Off, ArchonNoTelemetry)
+        );
+        assert_eq!(resolved(&[("ARCHON_NO_TELEMETRY", "0")], config(Some(true))).0, On);
+    }
+
+    #[test]
+    fn do_not_track_always_wins() {
+        for value in ["1", "true", "yes", "anything"] {
+            assert_eq!(
+                resolved(&[("DO_NOT_TRACK", value), ("ARCHON_TELEMETRY", "1")], config(Some(true))),
+                (Off, DoNotTrack),
+                "DO_NOT_TRACK={value}"
+            );
+        }
+        for value in ["", "0"] {
+            assert_eq!(resolved(&[("DO_NOT_TRACK", value)], config(Some(true))).0, On, "DO_NOT_TRACK={value:?}");
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! What the `archon telemetry` commands do: opt in, opt out, forget the id, report the state,
+//! show the recent events. The CLI formats; this module acts.
+
+use crate::build_config;
+use crate::config::{self, ConfigError, ConfigValue};
+use crate::consent::{self, Consent, ConsentState};
+use crate::environment::Environment;
+use crate::host::{self, Host, HostError};
+use crate::identity::{self, Identity};
+use crate::queue;
+use crate::recent::{self, DeliveryStatus, RecentEntry};
+use crate::state::{self, TelemetryState};
+use crate::store::Store;
+use crate::wire::format_timestamp;
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use uuid::Uuid;
+
+/// Why a telemetry command could not do what was asked.
+#[derive(Debug)]
+pub enum ControlError {
+    /// Neither `ARCHON_HOME` nor `HOME` is set.
+    NoHome,
+    /// config.yaml cannot be read or changed.
+    Config(ConfigError),
+    /// A telemetry file cannot be read or written.
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The error.
+        error: io::Error,
+    },
+}
+
+impl fmt::Display for ControlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ControlError::NoHome => write!(
+                f,
+                "neither ARCHON_HOME nor HOME is set, so archon has nowhere to keep its settings; set ARCHON_HOME to a folder"
+            ),
+            ControlError::Config(error) => write!(f, "{error}"),
+            ControlError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for ControlError {}
+
+fn store_of(env: &Environment) -> Result<Store, ControlError> {
+    env.archon_home().map(Store::new).ok_or(ControlError::NoHome)
+}
+
+fn consent_of(env: &Environment, store: &Store) -> Consent {
+    let settings = config::read_settings(&store.config_path());
+    consent::resolve(env, Some(store.config_path()), settings)
+}
+
+/// The result of opting in or out.
+#[derive(Debug)]
+pub struct ConsentChange {
+    /// The config file that now records the choice.
+    pub config_path: PathBuf,
+    /// The anonymous id, after opting in.
+    pub id: Option<Uuid>,
+    /// Consent as it now resolves: an environment variable can still override the file.
+    pub effective: Consent,
+}
+
+/// `archon telemetry on`: records `telemetry.enabled: true`, creates the anonymous id, and
+/// notes the time so that nothing recorded before this moment is ever sent.
+pub fn opt_in(env: &Environment) -> Result<ConsentChange, ControlError> {
+    let store = store_of(env)?;
+    let was_on = config::read_settings(&store.config_path())
+        .map(|s| s.enabled == Some(true))
+        .unwrap_or(false);
+    config::set_value(&store.config_path(), "telemetry", "enabled", ConfigValue::Bool(true))
+        .map_err(ControlError::Config)?;
+    let io_error = |path: PathBuf| move |error| ControlError::Io { path, error };
+    let id = identity::get_or_create(&store).map_err(io_error(store.identity_path()))?;
+    if !was_on {
+        state::update(&store, |s| s.opted_in_at = Some(format_timestamp(chrono::Utc::now())))
+            .map_err(io_error(store.dir()))?;
+    }
+    Ok(ConsentChange {
+        effective: consent_of(env, &store),
+        config_path: store.config_path(),
+        id: Some(id),
+    })
+}
+
+/// `archon telemetry off`: records `telemetry.enabled: false` and empties the queue, so
+/// nothing waiting is sent. The anonymous id is left as it is (`clear` removes it).
+pub fn opt_out(env: &Environment) -> Result<ConsentChange, ControlError> {
+    let store = store_of(env)?;
+    config::set_value(&store.config_path(), "telemetry", "enabled", ConfigValue::Bool(false))
+        .map_err(ControlError::Config)?;
+    if store.dir().exists() {
+        queue::clear(&store).map_err(|error| ControlError::Io {
+            path: store.dir(),
+            error,
+        })?;
+    }
+    Ok(ConsentChange {
+        effective: consent_of(env, &store),
+        config_path: store.config_path(),
+        id: None,
+    })
+}
+
+/// `archon telemetry clear`: deletes the anonymous id. Returns whether there was one.
+pub fn clear_identity(env: &Environment) -> Result<bool, ControlError> {
+    let store = store_of(env)?;
+    if !store.identity_path().exists() && std::fs::symlink_metadata(store.identity_path()).is_err() {
+        return Ok(false);
+    }
+    identity::clear(&store).map_err(|error| ControlError::Io {
+        path: store.identity_path(),
+        error,
+    })
+}
+
+/// Everything `archon telemetry status` reports.
+#[derive(Debug)]
+pub struct Status {
+    /// `$ARCHON_HOME`, if it can be found.
+    pub home: Option<PathBuf>,
+    /// Consent and what decided it.
+    pub consent: Consent,
+    /// The anonymous id, if there is one.
+    pub identity: Option<Identity>,
+    /// The first characters of the build's key; `None` when this build cannot send.
+    pub key_prefix: Option<String>,
+    /// Where events would go.
+    pub host: Result<Host, HostError>,
+    /// Events waiting in the queue, or why that is unknown.
+    pub waiting: Result<usize, String>,
+    /// The last event recorded: its name and when.
+    pub last_event: Option<(String, String)>,
+    /// Delivery outcomes and drop counts.
+    pub state: TelemetryState,
+    /// `ARCHON_TELEMETRY_DEBUG` is set.
+    pub debug: bool,
+}
+
+/// Gathers [`Status`]. Never fails: what cannot be read is reported as such.
+pub fn status(env: &Environment) -> Status {
+    let key_prefix = build_config::POSTHOG_KEY.map(build_config::key_prefix);
+    let from_env = env.archon_telemetry_host.as_deref().and_then(|h| h.to_str());
+    let Ok(store) = store_of(env) else {
+        return Status {
+            home: None,
+            consent: consent::resolve(env, None, Ok(config::TelemetrySettings::default())),
+            identity: None,
+            key_prefix,
+            host: host::choose(from_env, None),
+            waiting: Err("no home folder".to_owned()),
+            last_event: None,
+            state: TelemetryState::default(),
+            debug: env.debug(),
+        };
+    };
+    let settings = config::read_settings(&store.config_path());
+    let from_config = settings.as_ref().ok().and_then(|s| s.host.clone());
+    let consent = consent::resolve(env, Some(store.config_path()), settings);
+    let waiting = if store.dir().exists() {
+        queue::read(&store)
+            .map(|q| q.events.len())
+            .map_err(|e| format!("the queue cannot be read ({e})"))
+    } else {
+        Ok(0)
+    };
+    let last_event = if store.dir().exists() {
+        recent::read(&store, 1)
+            .ok()
+            .and_then(|mut events| events.pop())
+            .map(|(entry, _)| (entry.event.event, entry.event.timestamp))
+    } else {
+        None
+    };
+    Status {
+        identity: identity::read(&store),
+        host: host::choose(from_env, from_config.as_deref()),
+        state: state::read(&store),
+        home: Some(store.home().to_owned()),
+        consent,
+        key_prefix,
+        waiting,
+        last_event,
+        debug: env.debug(),
+    }
+}
+
+/// `archon telemetry inspect`: the last `limit` events, oldest first, each exactly as it was
+/// (or would be) sent, with what became of it. Never sends anything.
+pub fn inspect(env: &Environment, limit: usize) -> Result<Vec<(RecentEntry, DeliveryStatus)>, ControlError> {
+    let store = store_of(env)?;
+    if !store.dir().exists() {
+        return Ok(Vec::new());
+    }
+    recent::read(&store, limit).map_err(|error| ControlError::Io {
+        path: store.dir(),
+        error,
+    })
+}
+
+/// Whether telemetry is on and this build can send.
+pub fn is_sending(status: &Status) -> bool {
+    status.consent.state == ConsentState::On && status.key_prefix.is_some()
+}

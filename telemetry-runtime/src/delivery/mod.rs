@@ -1,0 +1,222 @@
+//! Delivery: a separate, detached archon process sends the queue to PostHog, so the command the
+//! user ran never waits for the network.
+//!
+//! At exit, a process that queued events starts one (see [`spawn`]) unless one is running or
+//! the last attempt failed recently. The delivery process holds `delivery.lock` while it runs,
+//! so a burst of commands starts one delivery, which picks up events queued while it works. It
+//! sends batches of at most 100, removes events from the queue only after a 2xx, retries
+//! transient failures with backoff within a time limit, splits batches the server refuses as
+//! malformed or too large, and drops (with a count) single events it still refuses.
+
+mod sender;
+pub mod spawn;
+
+use crate::build_config;
+use crate::config;
+use crate::consent::{self, ConsentState};
+use crate::environment::Environment;
+use crate::files::FileLock;
+use crate::host;
+use crate::queue;
+use crate::state;
+use crate::store::Store;
+use crate::wire::{format_timestamp, WireEvent};
+pub use sender::SendOutcome;
+use sender::Sender;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// The argument that makes archon run as the delivery process. archon's `main` checks for it
+/// before parsing its command line.
+pub const DELIVERY_ARG: &str = "__telemetry-deliver";
+
+/// PostHog accepts at most this many events per request here.
+pub const MAX_BATCH: usize = 100;
+
+/// How a delivery sends.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// The project key.
+    pub key: String,
+    /// The checked host URL.
+    pub host: String,
+    /// The longest one request may take.
+    pub request_timeout: Duration,
+    /// The delivery gives up (keeping the events) once this much time has passed; one last
+    /// request may still take up to `request_timeout`.
+    pub time_limit: Duration,
+    /// The first wait after a transient failure; it doubles with each one.
+    pub first_backoff: Duration,
+}
+
+impl DeliveryConfig {
+    /// The settings of the real delivery process: at most a minute in all.
+    pub fn new(key: &str, host: &str) -> Self {
+        DeliveryConfig {
+            key: key.to_owned(),
+            host: host.to_owned(),
+            request_timeout: Duration::from_secs(10),
+            time_limit: Duration::from_secs(50),
+            first_backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What one delivery did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// Events the server accepted.
+    pub delivered: u64,
+    /// Events the server refused one by one as malformed, dropped.
+    pub dropped_rejected: u64,
+    /// Events captured before the user opted in, dropped unsent.
+    pub dropped_before_opt_in: u64,
+    /// Requests made.
+    pub requests: u64,
+    /// Why the delivery stopped with events left, if it did.
+    pub gave_up: Option<String>,
+    /// Why nothing was attempted, if so.
+    pub skipped: Option<&'static str>,
+}
+
+/// The delivery process: re-checks consent (the user may have opted out since the events were
+/// queued), then delivers. Prints nothing; outcomes go to the state file for `status`.
+pub fn run_delivery_process() {
+    let env = Environment::from_process();
+    let Some(home) = env.archon_home() else {
+        return;
+    };
+    let store = Store::new(home);
+    let settings = config::read_settings(&store.config_path());
+    let consent = consent::resolve(&env, Some(store.config_path()), settings.clone());
+    match consent.state {
+        ConsentState::On => {}
+        ConsentState::Off => {
+            // Opted out since: what was waiting must never be sent.
+            let _ = queue::clear(&store);
+            return;
+        }
+        ConsentState::Undecided => return,
+    }
+    let Some(key) = build_config::POSTHOG_KEY else {
+        return;
+    };
+    let from_env = env.archon_telemetry_host.as_deref().and_then(|h| h.to_str());
+    let from_config = settings.as_ref().ok().and_then(|s| s.host.as_deref());
+    match host::choose(from_env, from_config) {
+        Ok(host) => {
+            deliver(&store, &DeliveryConfig::new(key, &host.url));
+        }
+        Err(error) => {
+            let _ = state::update(&store, |s| record_failure(s, &error.to_string()));
+        }
+    }
+}
+
+/// Sends everything in the queue of `store` with `config`, unless another delivery is running.
+pub fn deliver(store: &Store, config: &DeliveryConfig) -> DeliveryReport {
+    let mut report = DeliveryReport::default();
+    let _running = match FileLock::try_acquire(&store.delivery_lock_path()) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => {
+            report.skipped = Some("another delivery is running");
+            return report;
+        }
+        Err(_) => {
+            report.skipped = Some("the delivery lock cannot be taken");
+            return report;
+        }
+    };
+    let Some(sender) = Sender::new(&config.key, &config.host, config.request_timeout) else {
+        report.skipped = Some("the PostHog client cannot be set up");
+        return report;
+    };
+    let opted_in_at = state::read(store)
+        .opted_in_at
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok());
+
+    let started = Instant::now();
+    let mut batch_size = MAX_BATCH;
+    let mut backoff = config.first_backoff;
+    loop {
+        if started.elapsed() >= config.time_limit {
+            report.gave_up = Some("the time limit for one delivery was reached".to_owned());
+            break;
+        }
+        let Ok(contents) = queue::read(store) else {
+            report.gave_up = Some("the queue cannot be read".to_owned());
+            break;
+        };
+        let (sendable, stale): (Vec<WireEvent>, Vec<WireEvent>) =
+            contents.events.into_iter().partition(|event| {
+                event.distinct_id.is_some()
+                    && match (event.captured_at(), opted_in_at) {
+                        (Some(captured), Some(opted_in)) => captured >= opted_in,
+                        (Some(_), None) => true,
+                        (None, _) => false,
+                    }
+            });
+        if !stale.is_empty() {
+            report.dropped_before_opt_in += stale.len() as u64;
+            let _ = queue::remove(store, &uuids(&stale));
+        }
+        if sendable.is_empty() {
+            break;
+        }
+        let batch = &sendable[..batch_size.min(sendable.len())];
+        report.requests += 1;
+        match sender.send(batch) {
+            SendOutcome::Delivered => {
+                report.delivered += batch.len() as u64;
+                if queue::remove(store, &uuids(batch)).is_err() {
+                    report.gave_up = Some("delivered events cannot be removed from the queue".to_owned());
+                    break;
+                }
+                batch_size = MAX_BATCH;
+                backoff = config.first_backoff;
+            }
+            SendOutcome::Retry(reason) => {
+                if started.elapsed() + backoff >= config.time_limit {
+                    report.gave_up = Some(reason.to_owned());
+                    break;
+                }
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(16));
+            }
+            SendOutcome::Rejected if batch.len() > 1 => batch_size = batch.len() / 2,
+            SendOutcome::Rejected => {
+                report.dropped_rejected += 1;
+                let _ = queue::remove(store, &uuids(batch));
+            }
+            SendOutcome::Refused(reason) => {
+                report.gave_up = Some(reason);
+                break;
+            }
+        }
+    }
+    let _ = state::update(store, |s| {
+        s.delivered += report.delivered;
+        s.dropped_rejected += report.dropped_rejected;
+        s.dropped_before_opt_in += report.dropped_before_opt_in;
+        match &report.gave_up {
+            Some(reason) => record_failure(s, reason),
+            None if report.requests > 0 => {
+                s.last_success_at = Some(format_timestamp(chrono::Utc::now()));
+                s.last_outcome = Some(format!("sent {} events", report.delivered));
+                s.consecutive_failures = 0;
+            }
+            None => {}
+        }
+    });
+    report
+}
+
+fn record_failure(state: &mut state::TelemetryState, reason: &str) {
+    state.last_failure_at = Some(format_timestamp(chrono::Utc::now()));
+    state.last_outcome = Some(format!("not sent yet: {reason}"));
+    state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+}
+
+fn uuids(events: &[WireEvent]) -> HashSet<uuid::Uuid> {
+    events.iter().map(|event| event.uuid).collect()
+}

@@ -1,0 +1,144 @@
+//! Starting the delivery process from archon's exit path: cheap checks, then a detached child,
+//! never a wait.
+
+use super::DELIVERY_ARG;
+use crate::files::FileLock;
+use crate::state::{self, TelemetryState};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// How to start the delivery process.
+#[derive(Debug, Clone)]
+pub struct Launcher {
+    program: PathBuf,
+    args: Vec<OsString>,
+}
+
+impl Launcher {
+    /// This program, with [`DELIVERY_ARG`].
+    pub fn current_exe() -> Launcher {
+        Launcher {
+            program: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("archon")),
+            args: vec![DELIVERY_ARG.into()],
+        }
+    }
+
+    /// Any program (tests use a stand-in).
+    pub fn new(program: impl Into<PathBuf>, args: Vec<OsString>) -> Launcher {
+        Launcher {
+            program: program.into(),
+            args,
+        }
+    }
+}
+
+/// What the exit path decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpawnDecision {
+    /// A delivery process was started.
+    Started,
+    /// One is already running; it will pick up the new events.
+    AlreadyRunning,
+    /// The last delivery failed recently; wait before trying again.
+    BackingOff,
+    /// It could not be started (the events stay queued).
+    Failed,
+}
+
+/// The wait after `failures` failed deliveries in a row: a minute, doubling, at most an hour.
+pub fn backoff_after(failures: u32) -> Duration {
+    let minutes = 1u64 << failures.saturating_sub(1).min(6);
+    Duration::from_secs(60 * minutes.min(60))
+}
+
+/// Whether a delivery is due at `now` given the state of the last ones.
+pub fn due(state: &TelemetryState, now: DateTime<Utc>) -> bool {
+    let Some(last_failure) = state
+        .last_failure_at
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+    else {
+        return true;
+    };
+    if state.consecutive_failures == 0 {
+        return true;
+    }
+    let wait = chrono::Duration::from_std(backoff_after(state.consecutive_failures))
+        .unwrap_or(chrono::Duration::MAX);
+    now >= last_failure.with_timezone(&Utc) + wait
+}
+
+/// Starts the delivery process for `store` unless one runs or a recent failure says wait.
+pub fn start_delivery_if_due(store: &Store, launcher: &Launcher) -> SpawnDecision {
+    if !due(&state::read(store), Utc::now()) {
+        return SpawnDecision::BackingOff;
+    }
+    match FileLock::try_acquire(&store.delivery_lock_path()) {
+        // Free now; released at once so the child can take it.
+        Ok(Some(_free)) => {}
+        Ok(None) => return SpawnDecision::AlreadyRunning,
+        Err(_) => return SpawnDecision::Failed,
+    }
+    let mut command = Command::new(&launcher.program);
+    command
+        .args(&launcher.args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    detach(&mut command);
+    match command.spawn() {
+        Ok(_child) => SpawnDecision::Started,
+        Err(_) => SpawnDecision::Failed,
+    }
+}
+
+/// Puts the child in a session of its own, so closing the terminal or pressing Ctrl-C in it
+/// does not stop a delivery, and the child never holds the terminal.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn detach(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec, where only
+    // async-signal-safe functions may be called; setsid(2) is one, and nothing is allocated.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(unix))]
+fn detach(_command: &mut Command) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff_after(1), Duration::from_secs(60));
+        assert_eq!(backoff_after(2), Duration::from_secs(120));
+        assert_eq!(backoff_after(7), Duration::from_secs(3600));
+        assert_eq!(backoff_after(100), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn due_after_the_backoff() {
+        let now = Utc::now();
+        let failed = |minutes_ago: i64, failures: u32| TelemetryState {
+            last_failure_at: Some((now - chrono::Duration::minutes(minutes_ago)).to_rfc3339()),
+            consecutive_failures: failures,
+            ..TelemetryState::default()
+        };
+        assert!(due(&TelemetryState::default(), now));
+        assert!(!due(&failed(0, 1), now));
+        assert!(due(&failed(2, 1), now));
+        assert!(!due(&failed(3, 3), now));
+        assert!(due(&failed(5, 3), now));
+    }
+}

@@ -1,0 +1,64 @@
+//! The environment variables telemetry reads, captured once so that every decision in a
+//! process sees the same values (and tests can supply their own without touching the process's
+//! environment).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// The variables that affect telemetry. Their values are only ever compared, never recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environment {
+    /// `DO_NOT_TRACK`: the cross-tool opt-out.
+    pub do_not_track: Option<OsString>,
+    /// `ARCHON_NO_TELEMETRY`.
+    pub archon_no_telemetry: Option<OsString>,
+    /// `ARCHON_TELEMETRY`.
+    pub archon_telemetry: Option<OsString>,
+    /// `ARCHON_TELEMETRY_HOST`: another PostHog host or a proxy, for this run.
+    pub archon_telemetry_host: Option<OsString>,
+    /// `ARCHON_TELEMETRY_DEBUG`: print events instead of sending them.
+    pub archon_telemetry_debug: Option<OsString>,
+    /// `ARCHON_HOME`: where archon keeps its files.
+    pub archon_home: Option<OsString>,
+    /// `HOME`.
+    pub home: Option<OsString>,
+    /// Whether a CI service's variable is set (only the yes/no is kept).
+    pub is_ci: bool,
+}
+
+impl Environment {
+    /// The current process's environment.
+    pub fn from_process() -> Self {
+        let var = |name: &str| std::env::var_os(name);
+        Environment {
+            do_not_track: var("DO_NOT_TRACK"),
+            archon_no_telemetry: var("ARCHON_NO_TELEMETRY"),
+            archon_telemetry: var("ARCHON_TELEMETRY"),
+            archon_telemetry_host: var("ARCHON_TELEMETRY_HOST"),
+            archon_telemetry_debug: var("ARCHON_TELEMETRY_DEBUG"),
+            archon_home: var("ARCHON_HOME"),
+            home: var("HOME"),
+            is_ci: telemetry_schema::base::is_ci_environment(var),
+        }
+    }
+
+    /// The folder archon keeps its files in: `$ARCHON_HOME`, else `$HOME/.archon`; `None` when
+    /// neither is set (or both are empty).
+    pub fn archon_home(&self) -> Option<PathBuf> {
+        match (&self.archon_home, &self.home) {
+            (Some(home), _) if !home.is_empty() => Some(PathBuf::from(home)),
+            (_, Some(home)) if !home.is_empty() => Some(PathBuf::from(home).join(".archon")),
+            _ => None,
+        }
+    }
+
+    /// Whether `ARCHON_TELEMETRY_DEBUG` asks for events on stderr instead of being sent.
+    pub fn debug(&self) -> bool {
+        is_set(&self.archon_telemetry_debug)
+    }
+}
+
+/// Set to something other than empty or `0`.
+pub(crate) fn is_set(value: &Option<OsString>) -> bool {
+    value.as_ref().is_some_and(|v| !v.is_empty() && v != "0")
+}

@@ -1,0 +1,201 @@
+//! File operations with the safety rules telemetry's files need: private permissions, no
+//! writing through symlinks, atomic replacement, size limits on reads, and locks between
+//! parallel archon processes.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+/// Permissions of every file telemetry writes: readable by the user only.
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+/// Permissions of a folder telemetry creates.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+
+/// Creates `dir` (and missing parents) readable by the user only. An existing folder is left as
+/// it is: it is the user's.
+pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, PRIVATE_DIR_MODE);
+    builder.create(dir)
+}
+
+/// Options that refuse to open the last path component when it is a symlink, so that a link
+/// planted at one of telemetry's paths is never written (or read) through.
+fn no_follow(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW).mode(PRIVATE_FILE_MODE);
+    }
+    options
+}
+
+/// Opens `path` for appending, creating it (0600) if needed.
+pub fn open_append(path: &Path) -> io::Result<File> {
+    let file = no_follow(OpenOptions::new().append(true).create(true)).open(path)?;
+    require_regular_file(&file)?;
+    Ok(file)
+}
+
+/// The contents of `path`, or `None` when it does not exist. Refuses symlinks, anything that
+/// is not a regular file, and files over `max_bytes`.
+pub fn read_limited(path: &Path, max_bytes: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut file = match no_follow(OpenOptions::new().read(true)).open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    require_regular_file(&file)?;
+    let mut contents = Vec::new();
+    // Read one byte past the limit to tell "exactly the limit" from "too large" without
+    // trusting the size in the metadata.
+    Read::by_ref(&mut file).take(max_bytes + 1).read_to_end(&mut contents)?;
+    if contents.len() as u64 > max_bytes {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("larger than {max_bytes} bytes"),
+        ));
+    }
+    Ok(Some(contents))
+}
+
+/// Replaces `path` with `contents` in one step (a temporary file renamed over it), so a reader
+/// sees the old or the new contents, never a mix. Renaming over a symlink replaces the link
+/// itself, not the file it points to.
+pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".archon-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    temp.write_all(contents)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    temp.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// Removes `path` if it exists (a symlink is removed, not its target).
+pub fn remove_if_exists(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+fn require_regular_file(file: &File) -> io::Result<()> {
+    if file.metadata()?.is_file() {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ))
+    }
+}
+
+/// An exclusive lock on a lock file, released when dropped. Locks are advisory: they order
+/// archon processes among themselves.
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+impl FileLock {
+    /// Waits for the lock at `path`.
+    pub fn acquire(path: &Path) -> io::Result<FileLock> {
+        let file = open_lock_file(path)?;
+        file.lock()?;
+        Ok(FileLock { _file: file })
+    }
+
+    /// Takes the lock at `path` if no other process holds it.
+    pub fn try_acquire(path: &Path) -> io::Result<Option<FileLock>> {
+        let file = open_lock_file(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(FileLock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(error)) => Err(error),
+        }
+    }
+}
+
+fn open_lock_file(path: &Path) -> io::Result<File> {
+    let file = no_follow(OpenOptions::new().read(true).write(true).create(true)).open(path)?;
+    require_regular_file(&file)?;
+    Ok(file)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{symlink, PermissionsExt};
+
+    #[test]
+    fn never_writes_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious");
+        fs::write(&target, "keep me").unwrap();
+        let link = dir.path().join("queue");
+        symlink(&target, &link).unwrap();
+
+        assert!(open_append(&link).is_err());
+        assert!(read_limited(&link, 100).is_err());
+        assert!(FileLock::acquire(&link).is_err());
+        write_atomic(&link, b"new", PRIVATE_FILE_MODE).unwrap();
+
+        assert_eq!(fs::read_to_string(&target).unwrap(), "keep me");
+        assert!(!fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(fs::read_to_string(&link).unwrap(), "new");
+    }
+
+    #[test]
+    fn files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home/.archon");
+        ensure_private_dir(&home).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&home), 0o700);
+        let appended = home.join("a");
+        open_append(&appended).unwrap();
+        assert_eq!(mode(&appended), 0o600);
+        let replaced = home.join("b");
+        write_atomic(&replaced, b"x", PRIVATE_FILE_MODE).unwrap();
+        assert_eq!(mode(&replaced), 0o600);
+    }
+
+    #[test]
+    fn reads_are_limited() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, vec![b'x'; 11]).unwrap();
+        assert_eq!(read_limited(&path, 11).unwrap().unwrap().len(), 11);
+        assert_eq!(
+            read_limited(&path, 10).unwrap_err().kind(),
+            io::ErrorKind::FileTooLarge
+        );
+        assert!(read_limited(&dir.path().join("missing"), 10).unwrap().is_none());
+        assert!(read_limited(dir.path(), 10).is_err());
+    }
+
+    #[test]
+    fn try_acquire_sees_a_held_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let held = FileLock::acquire(&path).unwrap();
+        assert!(FileLock::try_acquire(&path).unwrap().is_none());
+        drop(held);
+        assert!(FileLock::try_acquire(&path).unwrap().is_some());
+    }
+}

@@ -1,0 +1,128 @@
+//! The queue: events waiting to be sent, one wire object per line of `queue.jsonl`, oldest
+//! first. Every change happens under the store's lock; a line that cannot be read is skipped
+//! (and counted), never fatal. The queue is capped: past the cap the oldest events go.
+
+use crate::files;
+use crate::state;
+use crate::store::Store;
+use crate::wire::WireEvent;
+use std::collections::HashSet;
+use std::io::{self, Write};
+use uuid::Uuid;
+
+/// The queue's size cap in bytes (about 7,000 events).
+pub const MAX_QUEUE_BYTES: u64 = 5 * 1024 * 1024;
+/// The queue's cap in events.
+pub const MAX_QUEUE_EVENTS: usize = 10_000;
+/// A queue file larger than this was not written by archon and is not read at all.
+const MAX_READABLE_BYTES: u64 = 2 * MAX_QUEUE_BYTES;
+
+/// What the queue holds.
+#[derive(Debug, Default)]
+pub struct QueueContents {
+    /// The events, oldest first.
+    pub events: Vec<WireEvent>,
+    /// Lines that are not a wire object.
+    pub unreadable_lines: u64,
+}
+
+/// Appends `line` (one serialised wire object and a newline). The caller holds the lock.
+pub(crate) fn append_locked(store: &Store, line: &[u8]) -> io::Result<()> {
+    let mut file = files::open_append(&store.queue_path())?;
+    file.write_all(line)?;
+    if file.metadata()?.len() > MAX_QUEUE_BYTES {
+        compact_locked(store)?;
+    }
+    Ok(())
+}
+
+/// Reads the queue. The caller holds the lock, or accepts seeing a line being appended as
+/// unreadable.
+pub(crate) fn read_unlocked(store: &Store) -> io::Result<QueueContents> {
+    let Some(bytes) = files::read_limited(&store.queue_path(), MAX_READABLE_BYTES)? else {
+        return Ok(QueueContents::default());
+    };
+    let mut contents = QueueContents::default();
+    for line in bytes.split(|b| *b == b'\n').filter(|line| !line.is_empty()) {
+        match serde_json::from_slice::<WireEvent>(line) {
+            Ok(event) => contents.events.push(event),
+            Err(_) => contents.unreadable_lines += 1,
+        }
+    }
+    Ok(contents)
+}
+
+/// Reads the queue under the lock.
+pub fn read(store: &Store) -> io::Result<QueueContents> {
+    let _lock = store.lock()?;
+    read_unlocked(store)
+}
+
+/// Replaces the queue with `events`. The caller holds the lock.
+pub(crate) fn rewrite_locked(store: &Store, events: &[WireEvent]) -> io::Result<()> {
+    let mut text = Vec::with_capacity(events.len() * 700);
+    for event in events {
+        serde_json::to_writer(&mut text, event).map_err(io::Error::other)?;
+        text.push(b'\n');
+    }
+    files::write_atomic(&store.queue_path(), &text, files::PRIVATE_FILE_MODE)
+}
+
+/// Removes the events with these uuids (delivered, or dropped), keeping everything else,
+/// including what was appended while they were being sent.
+pub(crate) fn remove(store: &Store, uuids: &HashSet<Uuid>) -> io::Result<()> {
+    let _lock = store.lock()?;
+    let contents = read_unlocked(store)?;
+    let kept: Vec<WireEvent> = contents
+        .events
+        .into_iter()
+        .filter(|event| !uuids.contains(&event.uuid))
+        .collect();
+    rewrite_locked(store, &kept)?;
+    if contents.unreadable_lines > 0 {
+        state::update_locked(store, |s| s.dropped_unreadable += contents.unreadable_lines)?;
+    }
+    Ok(())
+}
+
+/// Empties the queue (telemetry was turned off).
+pub(crate) fn clear(store: &Store) -> io::Result<()> {
+    let _lock = store.lock()?;
+    files::remove_if_exists(&store.queue_path())
+}
+
+/// Brings the queue back under its caps by dropping the oldest events, and counts them. A
+/// queue that cannot be read at all (not ours, or far too large) is started afresh.
+fn compact_locked(store: &Store) -> io::Result<()> {
+    let contents = match read_unlocked(store) {
+        Ok(contents) => contents,
+        Err(error) if error.kind() == io::ErrorKind::FileTooLarge => QueueContents {
+            events: Vec::new(),
+            unreadable_lines: 1,
+        },
+        Err(error) => return Err(error),
+    };
+    // Aim below the caps so the next appends do not compact again straight away.
+    let target_bytes = MAX_QUEUE_BYTES * 9 / 10;
+    let target_events = MAX_QUEUE_EVENTS * 9 / 10;
+    let sizes: Vec<u64> = contents
+        .events
+        .iter()
+        .map(|event| serde_json::to_vec(event).map_or(0, |v| v.len() as u64 + 1))
+        .collect();
+    let mut total: u64 = sizes.iter().sum();
+    let mut first_kept = 0;
+    while first_kept < contents.events.len()
+        && (total > target_bytes || contents.events.len() - first_kept > target_events)
+    {
+        total -= sizes[first_kept];
+        first_kept += 1;
+    }
+    rewrite_locked(store, &contents.events[first_kept..])?;
+    let dropped = first_kept as u64;
+    let unreadable = contents.unreadable_lines;
+    state::update_locked(store, |s| {
+        s.dropped_queue_full += dropped;
+        s.dropped_unreadable += unreadable;
+    })
+}

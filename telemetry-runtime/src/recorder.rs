@@ -1,0 +1,165 @@
+//! Recording events: the one way into telemetry for the rest of archon.
+//!
+//! [`Telemetry::start`] decides once per process what recording means (nothing, local only,
+//! queued, or printed for debugging); [`Telemetry::record`] accepts only `#[telemetry_event]`
+//! structs from the catalog; [`Telemetry::finish`] starts the delivery process when there is
+//! something to send. None of it can fail, panic or print: problems degrade telemetry and are
+//! explained by `archon telemetry status`.
+
+use crate::build_config;
+use crate::consent::{self, ConsentState};
+use crate::delivery::spawn;
+use crate::environment::Environment;
+use crate::identity;
+use crate::queue;
+use crate::recent::{self, Recorded, RecentEntry};
+use crate::store::Store;
+use crate::wire::WireEvent;
+use crate::config;
+use std::cell::Cell;
+use std::io::Write;
+use telemetry_schema::{event_by_name, BaseProperties, TelemetryEvent};
+use uuid::Uuid;
+
+/// What recording does in this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Nothing at all.
+    Off,
+    /// Kept in the recent events for `inspect`, never queued: telemetry is undecided, or on in
+    /// a build that cannot send.
+    LocalOnly { distinct_id: Option<Uuid> },
+    /// Queued for delivery and kept in the recent events.
+    Queue { distinct_id: Uuid },
+    /// `ARCHON_TELEMETRY_DEBUG`: printed to stderr, nothing stored or sent.
+    Debug { distinct_id: Option<Uuid> },
+}
+
+/// Telemetry for one archon process.
+#[derive(Debug)]
+pub struct Telemetry {
+    mode: Mode,
+    store: Option<Store>,
+    env: Environment,
+    base: BaseProperties,
+    queued_any: Cell<bool>,
+}
+
+impl Telemetry {
+    /// Resolves consent from `env` and config.yaml and prepares to record accordingly.
+    pub fn start(env: Environment) -> Telemetry {
+        let store = env.archon_home().map(Store::new);
+        let settings = match &store {
+            Some(store) => config::read_settings(&store.config_path()),
+            None => Ok(config::TelemetrySettings::default()),
+        };
+        let consent = consent::resolve(&env, store.as_ref().map(Store::config_path), settings);
+        let can_send = build_config::POSTHOG_KEY.is_some();
+        let mode = match (&store, consent.state) {
+            (None, _) | (_, ConsentState::Off) => Mode::Off,
+            (Some(store), ConsentState::On) => {
+                // An id that cannot be created means events cannot be attributed: keep them
+                // local rather than send them under a made-up id.
+                let distinct_id = identity::get_or_create(store).ok();
+                match (env.debug(), can_send, distinct_id) {
+                    (true, _, id) => Mode::Debug { distinct_id: id },
+                    (false, true, Some(id)) => Mode::Queue { distinct_id: id },
+                    (false, _, id) => Mode::LocalOnly { distinct_id: id },
+                }
+            }
+            (Some(_), ConsentState::Undecided) if env.debug() => Mode::Debug { distinct_id: None },
+            (Some(_), ConsentState::Undecided) => Mode::LocalOnly { distinct_id: None },
+        };
+        Telemetry {
+            mode,
+            store,
+            base: BaseProperties::for_this_build(env.is_ci),
+            env,
+            queued_any: Cell::new(false),
+        }
+    }
+
+    /// Telemetry that records nothing.
+    pub fn disabled() -> Telemetry {
+        Telemetry {
+            mode: Mode::Off,
+            store: None,
+            env: Environment::default(),
+            base: BaseProperties::for_this_build(false),
+            queued_any: Cell::new(false),
+        }
+    }
+
+    /// True when events recorded by this process may be sent.
+    pub fn is_sending(&self) -> bool {
+        matches!(self.mode, Mode::Queue { .. })
+    }
+
+    /// Records `event`. Events that are not in the catalog (which only a hand-written
+    /// `TelemetryEvent` implementation could produce) are ignored.
+    pub fn record<E: TelemetryEvent>(&self, event: &E) {
+        if self.mode == Mode::Off {
+            return;
+        }
+        let in_catalog = event_by_name(E::SCHEMA.name)
+            .is_some_and(|known| known.rust_name == E::SCHEMA.rust_name);
+        if !in_catalog {
+            return;
+        }
+        let now = chrono::Utc::now();
+        match self.mode {
+            Mode::Off => {}
+            Mode::Debug { distinct_id } => {
+                let wire = WireEvent::new(event, &self.base, distinct_id, now);
+                if let Ok(json) = serde_json::to_string_pretty(&wire) {
+                    let _ = writeln!(std::io::stderr().lock(), "archon telemetry (debug, not sent): {json}");
+                }
+            }
+            Mode::LocalOnly { distinct_id } => {
+                let wire = WireEvent::new(event, &self.base, distinct_id, now);
+                let _ = self.store_event(wire, Recorded::LocalOnly);
+            }
+            Mode::Queue { distinct_id } => {
+                let wire = WireEvent::new(event, &self.base, Some(distinct_id), now);
+                if self.store_event(wire, Recorded::Queued).is_ok() {
+                    self.queued_any.set(true);
+                }
+            }
+        }
+    }
+
+    fn store_event(&self, event: WireEvent, recorded: Recorded) -> std::io::Result<()> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let mut queue_line = Vec::new();
+        if recorded == Recorded::Queued {
+            serde_json::to_writer(&mut queue_line, &event).map_err(std::io::Error::other)?;
+            queue_line.push(b'\n');
+        }
+        let mut recent_line = serde_json::to_vec(&RecentEntry { recorded, event }).map_err(std::io::Error::other)?;
+        recent_line.push(b'\n');
+
+        let _lock = store.lock()?;
+        if !queue_line.is_empty() {
+            queue::append_locked(store, &queue_line)?;
+        }
+        // The recent record is a convenience for `inspect`; failing to keep it must not stop
+        // the event from being queued.
+        let _ = recent::append_locked(store, &recent_line);
+        Ok(())
+    }
+
+    /// Call once, as archon exits: starts the delivery process when this process queued events
+    /// and one is due. Never waits for the network.
+    pub fn finish(&self) {
+        if let (true, Some(store)) = (self.queued_any.get(), &self.store) {
+            spawn::start_delivery_if_due(store, &spawn::Launcher::current_exe());
+        }
+    }
+
+    /// The environment this process resolved telemetry from.
+    pub fn environment(&self) -> &Environment {
+        &self.env
+    }
+}

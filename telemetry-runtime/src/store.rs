@@ -1,0 +1,73 @@
+//! Where telemetry keeps its files, and the lock that orders archon processes using them.
+//!
+//! ```text
+//! $ARCHON_HOME/config.yaml          the user's settings (edited losslessly)
+//! $ARCHON_HOME/telemetry-id         the anonymous id (0600), only while telemetry is on
+//! $ARCHON_HOME/telemetry/           telemetry's own folder (0700)
+//!     queue.jsonl                   events waiting to be sent, one wire object a line
+//!     recent.jsonl                  the last events recorded, for `archon telemetry inspect`
+//!     state.json                    opt-in time, delivery outcomes, dropped-event counts
+//!     lock                          held briefly while any of the above is changed
+//!     delivery.lock                 held by the delivery process for as long as it runs
+//! ```
+
+use crate::files::{self, FileLock};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The files under one `$ARCHON_HOME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    home: PathBuf,
+}
+
+impl Store {
+    /// The store under `home` (`$ARCHON_HOME`).
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        Store { home: home.into() }
+    }
+
+    /// `$ARCHON_HOME`.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// The user's config file.
+    pub fn config_path(&self) -> PathBuf {
+        self.home.join("config.yaml")
+    }
+
+    /// The anonymous id.
+    pub fn identity_path(&self) -> PathBuf {
+        self.home.join("telemetry-id")
+    }
+
+    /// Telemetry's own folder.
+    pub fn dir(&self) -> PathBuf {
+        self.home.join("telemetry")
+    }
+
+    pub(crate) fn queue_path(&self) -> PathBuf {
+        self.dir().join("queue.jsonl")
+    }
+
+    pub(crate) fn recent_path(&self) -> PathBuf {
+        self.dir().join("recent.jsonl")
+    }
+
+    pub(crate) fn state_path(&self) -> PathBuf {
+        self.dir().join("state.json")
+    }
+
+    pub(crate) fn delivery_lock_path(&self) -> PathBuf {
+        self.dir().join("delivery.lock")
+    }
+
+    /// Takes the store's lock, creating telemetry's folder if needed. Every change to the
+    /// queue, the recent events, the state or the identity happens while it is held, so
+    /// parallel archon processes never interleave or lose writes.
+    pub(crate) fn lock(&self) -> io::Result<FileLock> {
+        files::ensure_private_dir(&self.dir())?;
+        FileLock::acquire(&self.dir().join("lock"))
+    }
+}

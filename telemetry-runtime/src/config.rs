@@ -79,9 +79,7 @@ fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
         Err(e) => return Err(error(format!("cannot be read ({e})"))),
     };
     bytes
-        .map(|bytes| {
-            String::from_utf8(bytes).map_err(|_| error("is not UTF-8 text".to_owned()))
-        })
+        .map(|bytes| String::from_utf8(bytes).map_err(|_| error("is not UTF-8 text".to_owned())))
         .transpose()
 }
 
@@ -138,7 +136,12 @@ pub enum ConfigValue<'a> {
 /// Sets `section.key` to `value` in the config file at `path`, creating the file (and the
 /// section) if needed, keeping every other key and comment, and replacing the file atomically.
 /// A file that does not parse is left untouched and reported.
-pub fn set_value(path: &Path, section: &str, key: &str, value: ConfigValue<'_>) -> Result<(), ConfigError> {
+pub fn set_value(
+    path: &Path,
+    section: &str,
+    key: &str,
+    value: ConfigValue<'_>,
+) -> Result<(), ConfigError> {
     let error = |line: Option<u64>, reason: String| ConfigError {
         path: path.to_owned(),
         line,
@@ -156,13 +159,24 @@ pub fn set_value(path: &Path, section: &str, key: &str, value: ConfigValue<'_>) 
         text.push_str(&format!("{section}:\n  {key}: {}\n", render(value)));
         text
     } else {
-        edit_mapping(&original, section, key, value)
-            .map_err(|reason| error(None, format!("{reason}; edit it by hand to set {section}.{key}")))?
+        edit_mapping(&original, section, key, value).map_err(|reason| {
+            error(
+                None,
+                format!("{reason}; edit it by hand to set {section}.{key}"),
+            )
+        })?
     };
 
     // Check the edit did what it should before the user's file is replaced.
-    let reparsed: serde_json::Value = serde_saphyr::from_str(&edited)
-        .map_err(|e| error(None, format!("could not be edited safely ({}); edit it by hand to set {section}.{key}", first_line(&e.to_string()))))?;
+    let reparsed: serde_json::Value = serde_saphyr::from_str(&edited).map_err(|e| {
+        error(
+            None,
+            format!(
+                "could not be edited safely ({}); edit it by hand to set {section}.{key}",
+                first_line(&e.to_string())
+            ),
+        )
+    })?;
     let written = &reparsed[section][key];
     let expected = match value {
         ConfigValue::Bool(b) => serde_json::Value::Bool(b),
@@ -176,7 +190,8 @@ pub fn set_value(path: &Path, section: &str, key: &str, value: ConfigValue<'_>) 
     }
 
     if let Some(dir) = path.parent() {
-        files::ensure_private_dir(dir).map_err(|e| error(None, format!("folder cannot be created ({e})")))?;
+        files::ensure_private_dir(dir)
+            .map_err(|e| error(None, format!("folder cannot be created ({e})")))?;
     }
     files::write_atomic(path, edited.as_bytes(), existing_mode(path))
         .map_err(|e| error(None, format!("cannot be written ({e})")))
@@ -189,8 +204,14 @@ fn render(value: ConfigValue<'_>) -> String {
     }
 }
 
-fn edit_mapping(text: &str, section: &str, key: &str, value: ConfigValue<'_>) -> Result<String, String> {
-    let document = yaml_edit::Document::from_str(text).map_err(|e| format!("cannot be edited ({e})"))?;
+fn edit_mapping(
+    text: &str,
+    section: &str,
+    key: &str,
+    value: ConfigValue<'_>,
+) -> Result<String, String> {
+    let document =
+        yaml_edit::Document::from_str(text).map_err(|e| format!("cannot be edited ({e})"))?;
     let root = document
         .as_mapping()
         .ok_or("is not a mapping of keys to values")?;
@@ -257,10 +278,17 @@ mod tests {
     #[test]
     fn missing_empty_and_comment_only_files_set_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(read_settings(&dir.path().join("none.yaml")).unwrap(), TelemetrySettings::default());
+        assert_eq!(
+            read_settings(&dir.path().join("none.yaml")).unwrap(),
+            TelemetrySettings::default()
+        );
         for text in ["", "\n\n", "# only a comment\n"] {
             let (_dir, path) = with_config(text);
-            assert_eq!(read_settings(&path).unwrap(), TelemetrySettings::default(), "{text:?}");
+            assert_eq!(
+                read_settings(&path).unwrap(),
+                TelemetrySettings::default(),
+                "{text:?}"
+            );
         }
     }
 
@@ -271,7 +299,10 @@ mod tests {
         assert_eq!(error.path, path);
         assert!(error.line.is_some(), "{error:?}");
         let shown = error.to_string();
-        assert!(shown.starts_with(&format!("{} line ", path.display())), "{shown}");
+        assert!(
+            shown.starts_with(&format!("{} line ", path.display())),
+            "{shown}"
+        );
 
         let (_dir, path) = with_config("telemetry:\n  enabled: sometimes\n");
         let error = read_settings(&path).unwrap_err();
@@ -312,7 +343,10 @@ mod tests {
         let (_dir, path) = with_config("# mine\ndefault_assistant: codex # yes\n");
         set_value(&path, "telemetry", "enabled", ConfigValue::Bool(true)).unwrap();
         let edited = fs::read_to_string(&path).unwrap();
-        assert!(edited.starts_with("# mine\ndefault_assistant: codex # yes\n"), "{edited}");
+        assert!(
+            edited.starts_with("# mine\ndefault_assistant: codex # yes\n"),
+            "{edited}"
+        );
         assert_eq!(read_settings(&path).unwrap().enabled, Some(true));
     }
 
@@ -321,9 +355,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new-home/config.yaml");
         set_value(&path, "telemetry", "enabled", ConfigValue::Bool(false)).unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), "telemetry:\n  enabled: false\n");
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "telemetry:\n  enabled: false\n"
+        );
         let (_dir, path) = with_config("# just a comment");
-        set_value(&path, "setup", "default_assistant", ConfigValue::Word("codex")).unwrap();
+        set_value(
+            &path,
+            "setup",
+            "default_assistant",
+            ConfigValue::Word("codex"),
+        )
+        .unwrap();
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
             "# just a comment\nsetup:\n  default_assistant: codex\n"
@@ -351,6 +394,9 @@ mod tests {
         let (_dir, path) = with_config("a: 1\n");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         set_value(&path, "telemetry", "enabled", ConfigValue::Bool(true)).unwrap();
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
     }
 }

@@ -46,11 +46,15 @@ impl fmt::Display for ConsentSource {
             ConsentSource::ArchonNoTelemetry => {
                 write!(f, "the ARCHON_NO_TELEMETRY environment variable")
             }
-            ConsentSource::ArchonTelemetry => write!(f, "the ARCHON_TELEMETRY environment variable"),
+            ConsentSource::ArchonTelemetry => {
+                write!(f, "the ARCHON_TELEMETRY environment variable")
+            }
             ConsentSource::ConfigFile(path) => {
                 write!(f, "telemetry.enabled in {}", path.display())
             }
-            ConsentSource::BrokenConfig(error) => write!(f, "a config file that cannot be read: {error}"),
+            ConsentSource::BrokenConfig(error) => {
+                write!(f, "a config file that cannot be read: {error}")
+            }
             ConsentSource::Default => write!(f, "the default (you have not chosen)"),
         }
     }
@@ -85,8 +89,18 @@ pub fn resolve(
     }
     match (config, config_path) {
         (Err(error), _) => decided(ConsentState::Off, ConsentSource::BrokenConfig(error)),
-        (Ok(TelemetrySettings { enabled: Some(enabled), .. }), Some(path)) => decided(
-            if enabled { ConsentState::On } else { ConsentState::Off },
+        (
+            Ok(TelemetrySettings {
+                enabled: Some(enabled),
+                ..
+            }),
+            Some(path),
+        ) => decided(
+            if enabled {
+                ConsentState::On
+            } else {
+                ConsentState::Off
+            },
             ConsentSource::ConfigFile(path),
         ),
         _ => decided(ConsentState::Undecided, ConsentSource::Default),
@@ -121,7 +135,10 @@ mod tests {
     }
 
     fn config(enabled: Option<bool>) -> Result<TelemetrySettings, ConfigError> {
-        Ok(TelemetrySettings { enabled, host: None })
+        Ok(TelemetrySettings {
+            enabled,
+            host: None,
+        })
     }
 
     fn broken() -> Result<TelemetrySettings, ConfigError> {
@@ -132,7 +149,10 @@ mod tests {
         })
     }
 
-    fn resolved(vars: &[(&str, &str)], settings: Result<TelemetrySettings, ConfigError>) -> (ConsentState, ConsentSource) {
+    fn resolved(
+        vars: &[(&str, &str)],
+        settings: Result<TelemetrySettings, ConfigError>,
+    ) -> (ConsentState, ConsentSource) {
         let consent = resolve(&env(vars), Some("/h/config.yaml".into()), settings);
         (consent.state, consent.source)
     }
@@ -143,13 +163,22 @@ mod tests {
     #[test]
     fn default_is_undecided() {
         assert_eq!(resolved(&[], config(None)), (Undecided, Default));
-        assert_eq!(resolved(&[("ARCHON_TELEMETRY", "maybe")], config(None)), (Undecided, Default));
+        assert_eq!(
+            resolved(&[("ARCHON_TELEMETRY", "maybe")], config(None)),
+            (Undecided, Default)
+        );
     }
 
     #[test]
     fn config_decides_when_no_variable_does() {
-        assert_eq!(resolved(&[], config(Some(true))), (On, ConfigFile("/h/config.yaml".into())));
-        assert_eq!(resolved(&[], config(Some(false))), (Off, ConfigFile("/h/config.yaml".into())));
+        assert_eq!(
+            resolved(&[], config(Some(true))),
+            (On, ConfigFile("/h/config.yaml".into()))
+        );
+        assert_eq!(
+            resolved(&[], config(Some(false))),
+            (Off, ConfigFile("/h/config.yaml".into()))
+        );
     }
 
     #[test]
@@ -161,31 +190,53 @@ mod tests {
 
     #[test]
     fn archon_telemetry_overrides_config() {
-        assert_eq!(resolved(&[("ARCHON_TELEMETRY", "1")], config(Some(false))), (On, ArchonTelemetry));
-        assert_eq!(resolved(&[("ARCHON_TELEMETRY", "0")], config(Some(true))), (Off, ArchonTelemetry));
-        assert_eq!(resolved(&[("ARCHON_TELEMETRY", "1")], broken()), (On, ArchonTelemetry));
+        assert_eq!(
+            resolved(&[("ARCHON_TELEMETRY", "1")], config(Some(false))),
+            (On, ArchonTelemetry)
+        );
+        assert_eq!(
+            resolved(&[("ARCHON_TELEMETRY", "0")], config(Some(true))),
+            (Off, ArchonTelemetry)
+        );
+        assert_eq!(
+            resolved(&[("ARCHON_TELEMETRY", "1")], broken()),
+            (On, ArchonTelemetry)
+        );
     }
 
     #[test]
     fn archon_no_telemetry_beats_archon_telemetry() {
         assert_eq!(
-            resolved(&[("ARCHON_NO_TELEMETRY", "1"), ("ARCHON_TELEMETRY", "1")], config(Some(true))),
+            resolved(
+                &[("ARCHON_NO_TELEMETRY", "1"), ("ARCHON_TELEMETRY", "1")],
+                config(Some(true))
+            ),
             (Off, ArchonNoTelemetry)
         );
-        assert_eq!(resolved(&[("ARCHON_NO_TELEMETRY", "0")], config(Some(true))).0, On);
+        assert_eq!(
+            resolved(&[("ARCHON_NO_TELEMETRY", "0")], config(Some(true))).0,
+            On
+        );
     }
 
     #[test]
     fn do_not_track_always_wins() {
         for value in ["1", "true", "yes", "anything"] {
             assert_eq!(
-                resolved(&[("DO_NOT_TRACK", value), ("ARCHON_TELEMETRY", "1")], config(Some(true))),
+                resolved(
+                    &[("DO_NOT_TRACK", value), ("ARCHON_TELEMETRY", "1")],
+                    config(Some(true))
+                ),
                 (Off, DoNotTrack),
                 "DO_NOT_TRACK={value}"
             );
         }
         for value in ["", "0"] {
-            assert_eq!(resolved(&[("DO_NOT_TRACK", value)], config(Some(true))).0, On, "DO_NOT_TRACK={value:?}");
+            assert_eq!(
+                resolved(&[("DO_NOT_TRACK", value)], config(Some(true))).0,
+                On,
+                "DO_NOT_TRACK={value:?}"
+            );
         }
     }
 }

@@ -49,7 +49,9 @@ impl fmt::Display for ControlError {
 impl std::error::Error for ControlError {}
 
 fn store_of(env: &Environment) -> Result<Store, ControlError> {
-    env.archon_home().map(Store::new).ok_or(ControlError::NoHome)
+    env.archon_home()
+        .map(Store::new)
+        .ok_or(ControlError::NoHome)
 }
 
 fn consent_of(env: &Environment, store: &Store) -> Consent {
@@ -75,13 +77,20 @@ pub fn opt_in(env: &Environment) -> Result<ConsentChange, ControlError> {
     let was_on = config::read_settings(&store.config_path())
         .map(|s| s.enabled == Some(true))
         .unwrap_or(false);
-    config::set_value(&store.config_path(), "telemetry", "enabled", ConfigValue::Bool(true))
-        .map_err(ControlError::Config)?;
+    config::set_value(
+        &store.config_path(),
+        "telemetry",
+        "enabled",
+        ConfigValue::Bool(true),
+    )
+    .map_err(ControlError::Config)?;
     let io_error = |path: PathBuf| move |error| ControlError::Io { path, error };
     let id = identity::get_or_create(&store).map_err(io_error(store.identity_path()))?;
     if !was_on {
-        state::update(&store, |s| s.opted_in_at = Some(format_timestamp(chrono::Utc::now())))
-            .map_err(io_error(store.dir()))?;
+        state::update(&store, |s| {
+            s.opted_in_at = Some(format_timestamp(chrono::Utc::now()))
+        })
+        .map_err(io_error(store.dir()))?;
     }
     Ok(ConsentChange {
         effective: consent_of(env, &store),
@@ -94,8 +103,13 @@ pub fn opt_in(env: &Environment) -> Result<ConsentChange, ControlError> {
 /// nothing waiting is sent. The anonymous id is left as it is (`clear` removes it).
 pub fn opt_out(env: &Environment) -> Result<ConsentChange, ControlError> {
     let store = store_of(env)?;
-    config::set_value(&store.config_path(), "telemetry", "enabled", ConfigValue::Bool(false))
-        .map_err(ControlError::Config)?;
+    config::set_value(
+        &store.config_path(),
+        "telemetry",
+        "enabled",
+        ConfigValue::Bool(false),
+    )
+    .map_err(ControlError::Config)?;
     if store.dir().exists() {
         queue::clear(&store).map_err(|error| ControlError::Io {
             path: store.dir(),
@@ -112,7 +126,8 @@ pub fn opt_out(env: &Environment) -> Result<ConsentChange, ControlError> {
 /// `archon telemetry clear`: deletes the anonymous id. Returns whether there was one.
 pub fn clear_identity(env: &Environment) -> Result<bool, ControlError> {
     let store = store_of(env)?;
-    if !store.identity_path().exists() && std::fs::symlink_metadata(store.identity_path()).is_err() {
+    if !store.identity_path().exists() && std::fs::symlink_metadata(store.identity_path()).is_err()
+    {
         return Ok(false);
     }
     identity::clear(&store).map_err(|error| ControlError::Io {
@@ -147,7 +162,10 @@ pub struct Status {
 /// Gathers [`Status`]. Never fails: what cannot be read is reported as such.
 pub fn status(env: &Environment) -> Status {
     let key_prefix = build_config::POSTHOG_KEY.map(build_config::key_prefix);
-    let from_env = env.archon_telemetry_host.as_deref().and_then(|h| h.to_str());
+    let from_env = env
+        .archon_telemetry_host
+        .as_deref()
+        .and_then(|h| h.to_str());
     let Ok(store) = store_of(env) else {
         return Status {
             home: None,
@@ -194,7 +212,10 @@ pub fn status(env: &Environment) -> Status {
 
 /// `archon telemetry inspect`: the last `limit` events, oldest first, each exactly as it was
 /// (or would be) sent, with what became of it. Never sends anything.
-pub fn inspect(env: &Environment, limit: usize) -> Result<Vec<(RecentEntry, DeliveryStatus)>, ControlError> {
+pub fn inspect(
+    env: &Environment,
+    limit: usize,
+) -> Result<Vec<(RecentEntry, DeliveryStatus)>, ControlError> {
     let store = store_of(env)?;
     if !store.dir().exists() {
         return Ok(Vec::new());

@@ -30,7 +30,9 @@ fn no_follow(options: &mut OpenOptions) -> &mut OpenOptions {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW).mode(PRIVATE_FILE_MODE);
+        options
+            .custom_flags(libc::O_NOFOLLOW)
+            .mode(PRIVATE_FILE_MODE);
     }
     options
 }
@@ -54,7 +56,9 @@ pub fn read_limited(path: &Path, max_bytes: u64) -> io::Result<Option<Vec<u8>>> 
     let mut contents = Vec::new();
     // Read one byte past the limit to tell "exactly the limit" from "too large" without
     // trusting the size in the metadata.
-    Read::by_ref(&mut file).take(max_bytes + 1).read_to_end(&mut contents)?;
+    Read::by_ref(&mut file)
+        .take(max_bytes + 1)
+        .read_to_end(&mut contents)?;
     if contents.len() as u64 > max_bytes {
         return Err(io::Error::new(
             io::ErrorKind::FileTooLarge,
@@ -185,7 +189,9 @@ mod tests {
             read_limited(&path, 10).unwrap_err().kind(),
             io::ErrorKind::FileTooLarge
         );
-        assert!(read_limited(&dir.path().join("missing"), 10).unwrap().is_none());
+        assert!(read_limited(&dir.path().join("missing"), 10)
+            .unwrap()
+            .is_none());
         assert!(read_limited(dir.path(), 10).is_err());
     }
 

@@ -70,7 +70,12 @@ fn check(text: &str) -> Result<String, String> {
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
-        "http" => return Err("plain http:// is only allowed for this machine (localhost); use https://".to_owned()),
+        "http" => {
+            return Err(
+                "plain http:// is only allowed for this machine (localhost); use https://"
+                    .to_owned(),
+            )
+        }
         other => return Err(format!("`{other}://` is not http(s)")),
     }
     if !url.username().is_empty() || url.password().is_some() {
@@ -89,16 +94,27 @@ mod tests {
     #[test]
     fn environment_beats_config_beats_build() {
         let host = choose(Some("https://env.example"), Some("https://config.example")).unwrap();
-        assert_eq!((host.url.as_str(), host.source), ("https://env.example", HostSource::Environment));
+        assert_eq!(
+            (host.url.as_str(), host.source),
+            ("https://env.example", HostSource::Environment)
+        );
         let host = choose(None, Some("https://config.example/ingest/")).unwrap();
-        assert_eq!((host.url.as_str(), host.source), ("https://config.example/ingest", HostSource::ConfigFile));
+        assert_eq!(
+            (host.url.as_str(), host.source),
+            ("https://config.example/ingest", HostSource::ConfigFile)
+        );
         let host = choose(Some(" "), None).unwrap();
         assert_eq!(host.source, HostSource::Build);
     }
 
     #[test]
     fn plain_http_only_for_loopback() {
-        for ok in ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "http://127.5.0.1"] {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9",
+            "http://127.5.0.1",
+        ] {
             assert!(choose(Some(ok), None).is_ok(), "{ok}");
         }
         for refused in [

@@ -77,7 +77,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(store.identity_path()).unwrap().permissions().mode();
+            let mode = fs::metadata(store.identity_path())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
@@ -88,7 +91,10 @@ mod tests {
         let store = Store::new(dir.path());
         fs::write(store.identity_path(), "not-a-uuid /home/me").unwrap();
         let id = get_or_create(&store).unwrap();
-        assert_eq!(fs::read_to_string(store.identity_path()).unwrap().trim(), id.to_string());
+        assert_eq!(
+            fs::read_to_string(store.identity_path()).unwrap().trim(),
+            id.to_string()
+        );
     }
 
     #[test]

@@ -7,15 +7,15 @@
 //! explained by `archon telemetry status`.
 
 use crate::build_config;
+use crate::config;
 use crate::consent::{self, ConsentState};
 use crate::delivery::spawn;
 use crate::environment::Environment;
 use crate::identity;
 use crate::queue;
-use crate::recent::{self, Recorded, RecentEntry};
+use crate::recent::{self, RecentEntry, Recorded};
 use crate::store::Store;
 use crate::wire::WireEvent;
-use crate::config;
 use std::cell::Cell;
 use std::io::Write;
 use telemetry_schema::{event_by_name, BaseProperties, TelemetryEvent};
@@ -48,13 +48,20 @@ pub struct Telemetry {
 impl Telemetry {
     /// Resolves consent from `env` and config.yaml and prepares to record accordingly.
     pub fn start(env: Environment) -> Telemetry {
+        Telemetry::start_with_key(env, build_config::POSTHOG_KEY)
+    }
+
+    /// [`Telemetry::start`] as if this build had been given `key`: events are queued when
+    /// telemetry is on. For tests and benchmarks; sending still needs consent and a delivery
+    /// (only the build's own key is used by the delivery process).
+    pub fn start_with_key(env: Environment, key: Option<&str>) -> Telemetry {
         let store = env.archon_home().map(Store::new);
         let settings = match &store {
             Some(store) => config::read_settings(&store.config_path()),
             None => Ok(config::TelemetrySettings::default()),
         };
         let consent = consent::resolve(&env, store.as_ref().map(Store::config_path), settings);
-        let can_send = build_config::POSTHOG_KEY.is_some();
+        let can_send = key.is_some_and(|key| !key.is_empty());
         let mode = match (&store, consent.state) {
             (None, _) | (_, ConsentState::Off) => Mode::Off,
             (Some(store), ConsentState::On) => {
@@ -112,7 +119,10 @@ impl Telemetry {
             Mode::Debug { distinct_id } => {
                 let wire = WireEvent::new(event, &self.base, distinct_id, now);
                 if let Ok(json) = serde_json::to_string_pretty(&wire) {
-                    let _ = writeln!(std::io::stderr().lock(), "archon telemetry (debug, not sent): {json}");
+                    let _ = writeln!(
+                        std::io::stderr().lock(),
+                        "archon telemetry (debug, not sent): {json}"
+                    );
                 }
             }
             Mode::LocalOnly { distinct_id } => {
@@ -137,7 +147,8 @@ impl Telemetry {
             serde_json::to_writer(&mut queue_line, &event).map_err(std::io::Error::other)?;
             queue_line.push(b'\n');
         }
-        let mut recent_line = serde_json::to_vec(&RecentEntry { recorded, event }).map_err(std::io::Error::other)?;
+        let mut recent_line =
+            serde_json::to_vec(&RecentEntry { recorded, event }).map_err(std::io::Error::other)?;
         recent_line.push(b'\n');
 
         let _lock = store.lock()?;

@@ -51,7 +51,10 @@ pub fn update(store: &Store, change: impl FnOnce(&mut TelemetryState)) -> io::Re
 }
 
 /// [`update`] for a caller that already holds the lock.
-pub(crate) fn update_locked(store: &Store, change: impl FnOnce(&mut TelemetryState)) -> io::Result<()> {
+pub(crate) fn update_locked(
+    store: &Store,
+    change: impl FnOnce(&mut TelemetryState),
+) -> io::Result<()> {
     let mut state = read(store);
     change(&mut state);
     let json = serde_json::to_vec_pretty(&state).map_err(io::Error::other)?;

@@ -79,42 +79,59 @@ pub struct DeliveryReport {
     pub skipped: Option<&'static str>,
 }
 
-/// The delivery process: re-checks consent (the user may have opted out since the events were
-/// queued), then delivers. Prints nothing; outcomes go to the state file for `status`.
+/// The delivery process's `main`. Prints nothing; outcomes go to the state file for `status`.
 pub fn run_delivery_process() {
-    let env = Environment::from_process();
+    deliver_for_build(&Environment::from_process());
+}
+
+/// Delivers with this build's key to the host the settings choose. A build without a key
+/// sends nothing.
+pub fn deliver_for_build(env: &Environment) -> DeliveryReport {
     let Some(home) = env.archon_home() else {
-        return;
+        return DeliveryReport::skipped("no home folder");
     };
     let store = Store::new(home);
-    let settings = config::read_settings(&store.config_path());
-    let consent = consent::resolve(&env, Some(store.config_path()), settings.clone());
-    match consent.state {
-        ConsentState::On => {}
-        ConsentState::Off => {
-            // Opted out since: what was waiting must never be sent.
-            let _ = queue::clear(&store);
-            return;
-        }
-        ConsentState::Undecided => return,
-    }
     let Some(key) = build_config::POSTHOG_KEY else {
-        return;
+        return DeliveryReport::skipped("this build cannot send telemetry");
     };
-    let from_env = env.archon_telemetry_host.as_deref().and_then(|h| h.to_str());
+    let settings = config::read_settings(&store.config_path());
+    let from_env = env
+        .archon_telemetry_host
+        .as_deref()
+        .and_then(|h| h.to_str());
     let from_config = settings.as_ref().ok().and_then(|s| s.host.as_deref());
     match host::choose(from_env, from_config) {
-        Ok(host) => {
-            deliver(&store, &DeliveryConfig::new(key, &host.url));
-        }
+        Ok(host) => deliver(&store, env, &DeliveryConfig::new(key, &host.url)),
         Err(error) => {
             let _ = state::update(&store, |s| record_failure(s, &error.to_string()));
+            DeliveryReport::skipped("the host is not usable")
+        }
+    }
+}
+
+impl DeliveryReport {
+    fn skipped(reason: &'static str) -> Self {
+        DeliveryReport {
+            skipped: Some(reason),
+            ..DeliveryReport::default()
         }
     }
 }
 
 /// Sends everything in the queue of `store` with `config`, unless another delivery is running.
-pub fn deliver(store: &Store, config: &DeliveryConfig) -> DeliveryReport {
+///
+/// Consent is checked first, from `env` and the store's config file: the user may have opted
+/// out since the events were queued, and then what was waiting is deleted, never sent.
+pub fn deliver(store: &Store, env: &Environment, config: &DeliveryConfig) -> DeliveryReport {
+    let settings = config::read_settings(&store.config_path());
+    match consent::resolve(env, Some(store.config_path()), settings).state {
+        ConsentState::On => {}
+        ConsentState::Off => {
+            let _ = queue::clear(store);
+            return DeliveryReport::skipped("telemetry is off");
+        }
+        ConsentState::Undecided => return DeliveryReport::skipped("telemetry is not on"),
+    }
     let mut report = DeliveryReport::default();
     let _running = match FileLock::try_acquire(&store.delivery_lock_path()) {
         Ok(Some(lock)) => lock,
@@ -169,7 +186,8 @@ pub fn deliver(store: &Store, config: &DeliveryConfig) -> DeliveryReport {
             SendOutcome::Delivered => {
                 report.delivered += batch.len() as u64;
                 if queue::remove(store, &uuids(batch)).is_err() {
-                    report.gave_up = Some("delivered events cannot be removed from the queue".to_owned());
+                    report.gave_up =
+                        Some("delivered events cannot be removed from the queue".to_owned());
                     break;
                 }
                 batch_size = MAX_BATCH;

@@ -90,8 +90,12 @@ fn classify(error: &posthog_rs::Error) -> SendOutcome {
         Error::RateLimit => SendOutcome::Retry("the server asked to slow down (429)"),
         Error::ServerError { .. } => SendOutcome::Retry("the server had an error (5xx)"),
         Error::BadRequest(_) | Error::Serialization(_) => SendOutcome::Rejected,
-        Error::Unauthorized => SendOutcome::Refused("the server refused the project key (401)".into()),
-        Error::BillingLimitExceeded(_) => SendOutcome::Refused("the PostHog project is over its quota (402)".into()),
+        Error::Unauthorized => {
+            SendOutcome::Refused("the server refused the project key (401)".into())
+        }
+        Error::BillingLimitExceeded(_) => {
+            SendOutcome::Refused("the PostHog project is over its quota (402)".into())
+        }
         // The SDK reports statuses it has no variant for as "Unexpected HTTP status N: ...",
         // and transport failures (refused, timed out, DNS) as other messages.
         Error::Connection(message) => match unexpected_status(message) {
@@ -105,7 +109,10 @@ fn classify(error: &posthog_rs::Error) -> SendOutcome {
 
 fn unexpected_status(message: &str) -> Option<u16> {
     let rest = message.strip_prefix("Unexpected HTTP status ")?;
-    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -115,8 +122,17 @@ mod tests {
     #[test]
     fn statuses_without_a_variant_are_read_from_the_message() {
         let connection = |m: &str| classify(&posthog_rs::Error::Connection(m.into()));
-        assert_eq!(connection("Unexpected HTTP status 408: slow"), SendOutcome::Retry("the server timed out (408)"));
-        assert_eq!(connection("Unexpected HTTP status 404: nope"), SendOutcome::Refused("the server answered 404".into()));
-        assert_eq!(connection("error sending request: connection refused"), SendOutcome::Retry("the server could not be reached"));
+        assert_eq!(
+            connection("Unexpected HTTP status 408: slow"),
+            SendOutcome::Retry("the server timed out (408)")
+        );
+        assert_eq!(
+            connection("Unexpected HTTP status 404: nope"),
+            SendOutcome::Refused("the server answered 404".into())
+        );
+        assert_eq!(
+            connection("error sending request: connection refused"),
+            SendOutcome::Retry("the server could not be reached")
+        );
     }
 }

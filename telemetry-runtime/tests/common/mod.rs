@@ -1,0 +1,90 @@
+//! Shared set-up for the runtime's integration tests: a temporary `$ARCHON_HOME` and the
+//! environment that goes with it.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+use telemetry_runtime::delivery::DeliveryConfig;
+use telemetry_runtime::store::Store;
+use telemetry_runtime::Environment;
+use telemetry_schema::{BinaryStartup, CliCommand, CliCommandInvoked, CliSubcommand};
+
+pub const TEST_KEY: &str = "phc_test_key_for_the_capture_server";
+
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn store(&self) -> Store {
+        Store::new(self.path())
+    }
+
+    /// An environment with this home and nothing else set.
+    pub fn env(&self) -> Environment {
+        Environment {
+            archon_home: Some(self.path().into()),
+            ..Environment::default()
+        }
+    }
+
+    /// This home with `ARCHON_TELEMETRY=1`.
+    pub fn env_on(&self) -> Environment {
+        Environment {
+            archon_telemetry: Some("1".into()),
+            ..self.env()
+        }
+    }
+
+    /// Every file under the home, relative, sorted.
+    pub fn files(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        collect(self.path(), self.path(), &mut found);
+        found.sort();
+        found
+    }
+}
+
+fn collect(root: &Path, dir: &Path, found: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(root, &path, found);
+        } else {
+            found.push(path.strip_prefix(root).unwrap().display().to_string());
+        }
+    }
+}
+
+/// A delivery configuration for the test server, with short timeouts.
+pub fn fast_config(url: &str) -> DeliveryConfig {
+    DeliveryConfig {
+        key: TEST_KEY.to_owned(),
+        host: url.to_owned(),
+        request_timeout: Duration::from_secs(1),
+        time_limit: Duration::from_secs(5),
+        first_backoff: Duration::from_millis(50),
+    }
+}
+
+pub fn invoked() -> CliCommandInvoked {
+    CliCommandInvoked {
+        command: CliCommand::Workflow,
+        subcommand: Some(CliSubcommand::Run),
+    }
+}
+
+pub fn startup() -> BinaryStartup {
+    BinaryStartup
+}

@@ -1,0 +1,251 @@
+//! Delivery against a real PostHog-compatible server on 127.0.0.1.
+
+mod common;
+
+use capture_server::{CaptureServer, Reply};
+use common::*;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+use telemetry_runtime::delivery::{self, deliver};
+use telemetry_runtime::{control, queue, state, Environment, Telemetry};
+
+/// Records `count` events with telemetry on and returns the environment used.
+fn record(home: &Home, count: usize) -> Environment {
+    let env = home.env_on();
+    let telemetry = Telemetry::start_with_key(env.clone(), Some(TEST_KEY));
+    for _ in 0..count {
+        telemetry.record(&invoked());
+    }
+    env
+}
+
+fn uuids(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["uuid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn delivers_everything_once_and_empties_the_queue() {
+    let home = Home::new();
+    let env = record(&home, 250);
+    let server = CaptureServer::start();
+    let report = deliver(&home.store(), &env, &fast_config(server.url()));
+    assert_eq!(report.delivered, 250);
+    assert_eq!(report.requests, 3, "batches of at most 100");
+    let received = server.accepted_events();
+    let unique: HashSet<_> = uuids(&received).into_iter().collect();
+    assert_eq!(unique.len(), 250);
+    assert_eq!(received.len(), 250);
+    for request in server.requests() {
+        let body = request.body.unwrap();
+        assert_eq!(body["api_key"], TEST_KEY);
+        assert!(body["batch"].as_array().unwrap().len() <= 100);
+    }
+    assert!(queue::read(&home.store()).unwrap().events.is_empty());
+    let state = state::read(&home.store());
+    assert_eq!(state.delivered, 250);
+    assert!(state.last_success_at.is_some());
+}
+
+#[test]
+fn what_inspect_shows_is_what_the_server_receives() {
+    let home = Home::new();
+    let env = record(&home, 3);
+    let shown: Vec<Value> = control::inspect(&env, 10)
+        .unwrap()
+        .into_iter()
+        .map(|(entry, _)| serde_json::to_value(entry.event).unwrap())
+        .collect();
+    let server = CaptureServer::start();
+    deliver(&home.store(), &env, &fast_config(server.url()));
+    let received = server.accepted_events();
+    assert_eq!(received.len(), 3);
+    // Key for key, value for value: nothing added by the SDK, nothing lost.
+    assert_eq!(received, shown);
+}
+
+#[test]
+fn server_errors_are_retried_until_delivered_once() {
+    let home = Home::new();
+    let env = record(&home, 5);
+    let server = CaptureServer::start();
+    server.script([Reply::Status(503), Reply::Status(503)]);
+    let report = deliver(&home.store(), &env, &fast_config(server.url()));
+    assert_eq!(report.delivered, 5);
+    assert_eq!(report.requests, 3);
+    let statuses: Vec<_> = server.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [Some(503), Some(503), Some(200)]);
+    assert_eq!(server.accepted_events().len(), 5);
+    // The retried batch carried the same uuids each time, so PostHog could deduplicate.
+    let bodies: Vec<Vec<String>> = server
+        .requests()
+        .iter()
+        .map(|r| uuids(r.body.as_ref().unwrap()["batch"].as_array().unwrap()))
+        .collect();
+    assert!(bodies.windows(2).all(|pair| pair[0] == pair[1]));
+}
+
+#[test]
+fn rate_limits_and_timeouts_are_retried() {
+    let home = Home::new();
+    let env = record(&home, 2);
+    let server = CaptureServer::start();
+    server.script([Reply::RetryAfter(1), Reply::Status(408), Reply::Status(429)]);
+    let report = deliver(&home.store(), &env, &fast_config(server.url()));
+    assert_eq!(report.delivered, 2);
+    assert_eq!(server.accepted_events().len(), 2);
+}
+
+#[test]
+fn malformed_batches_are_split_and_single_rejects_dropped_with_a_count() {
+    let home = Home::new();
+    let env = record(&home, 3);
+    let server = CaptureServer::start();
+    // [e1 e2 e3] refused → [e1] ok → [e2 e3] refused → [e2] refused, dropped → [e3] ok.
+    server.script([
+        Reply::Status(400),
+        Reply::Status(200),
+        Reply::Status(413),
+        Reply::Status(400),
+        Reply::Status(200),
+    ]);
+    let report = deliver(&home.store(), &env, &fast_config(server.url()));
+    assert_eq!(report.delivered, 2);
+    assert_eq!(report.dropped_rejected, 1);
+    assert_eq!(report.requests, 5);
+    assert!(queue::read(&home.store()).unwrap().events.is_empty());
+    assert_eq!(state::read(&home.store()).dropped_rejected, 1);
+}
+
+#[test]
+fn other_refusals_keep_the_events_for_later() {
+    let home = Home::new();
+    let env = record(&home, 4);
+    let server = CaptureServer::start();
+    server.script([Reply::Status(401)]);
+    let report = deliver(&home.store(), &env, &fast_config(server.url()));
+    assert_eq!(report.delivered, 0);
+    assert!(report.gave_up.unwrap().contains("401"));
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 4);
+    let state = state::read(&home.store());
+    assert_eq!(state.consecutive_failures, 1);
+    assert!(state.last_outcome.unwrap().starts_with("not sent yet"));
+}
+
+#[test]
+fn a_server_that_never_answers_makes_delivery_give_up_within_its_limit() {
+    let home = Home::new();
+    let env = record(&home, 3);
+    let server = CaptureServer::start();
+    server.script(std::iter::repeat_n(Reply::NeverAnswer, 20));
+    let config = fast_config(server.url());
+    let start = Instant::now();
+    let report = deliver(&home.store(), &env, &config);
+    let took = start.elapsed();
+    assert_eq!(report.delivered, 0);
+    assert!(report.gave_up.is_some());
+    // Not a speed check: a hang detector with a wide margin over limit + one request.
+    assert!(
+        took < config.time_limit + config.request_timeout + Duration::from_secs(20),
+        "{took:?}"
+    );
+    assert_eq!(
+        queue::read(&home.store()).unwrap().events.len(),
+        3,
+        "nothing lost"
+    );
+}
+
+#[test]
+fn a_refused_port_keeps_the_events() {
+    let home = Home::new();
+    let env = record(&home, 2);
+    let url = {
+        let server = CaptureServer::start();
+        server.url().to_owned()
+    }; // stopped: the port now refuses connections
+    let report = deliver(&home.store(), &env, &fast_config(&url));
+    assert_eq!(report.delivered, 0);
+    assert!(report.gave_up.is_some());
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 2);
+}
+
+#[test]
+fn events_recorded_before_opting_in_are_never_sent() {
+    let home = Home::new();
+    // Recorded while on by an environment variable, before the explicit opt-in.
+    let early = record(&home, 2);
+    let early_uuids: HashSet<String> = queue::read(&home.store())
+        .unwrap()
+        .events
+        .iter()
+        .map(|e| e.uuid.to_string())
+        .collect();
+    std::thread::sleep(Duration::from_millis(5));
+    control::opt_in(&home.env()).unwrap();
+    let telemetry = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
+    telemetry.record(&startup());
+
+    let server = CaptureServer::start();
+    let report = deliver(&home.store(), &early, &fast_config(server.url()));
+    assert_eq!(report.delivered, 1);
+    assert_eq!(report.dropped_before_opt_in, 2);
+    let received = server.accepted_events();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["event"], "binary.startup");
+    assert!(!early_uuids.contains(received[0]["uuid"].as_str().unwrap()));
+}
+
+#[test]
+fn opting_out_after_queueing_sends_nothing() {
+    let home = Home::new();
+    control::opt_in(&home.env()).unwrap();
+    Telemetry::start_with_key(home.env(), Some(TEST_KEY)).record(&invoked());
+    let server = CaptureServer::start();
+    let off = Environment {
+        do_not_track: Some("1".into()),
+        ..home.env()
+    };
+    let report = deliver(&home.store(), &off, &fast_config(server.url()));
+    assert_eq!(report.skipped, Some("telemetry is off"));
+    assert!(server.requests().is_empty());
+    assert!(queue::read(&home.store()).unwrap().events.is_empty());
+}
+
+#[test]
+fn a_build_without_a_key_never_sends() {
+    let home = Home::new();
+    let server = CaptureServer::start();
+    let env = Environment {
+        archon_telemetry_host: Some(server.url().into()),
+        ..record(&home, 2)
+    };
+    let report = delivery::deliver_for_build(&env);
+    assert_eq!(report.skipped, Some("this build cannot send telemetry"));
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn one_delivery_at_a_time() {
+    let home = Home::new();
+    let env = record(&home, 1);
+    let server = CaptureServer::start();
+    server.script([Reply::Delay(
+        Duration::from_millis(500),
+        Box::new(Reply::Status(200)),
+    )]);
+    std::thread::scope(|scope| {
+        let first = scope.spawn(|| deliver(&home.store(), &env, &fast_config(server.url())));
+        // Wait until the first delivery holds the lock (it has made its request).
+        while server.requests().is_empty() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let second = deliver(&home.store(), &env, &fast_config(server.url()));
+        assert_eq!(second.skipped, Some("another delivery is running"));
+        assert_eq!(first.join().unwrap().delivered, 1);
+    });
+    assert_eq!(server.accepted_events().len(), 1);
+}

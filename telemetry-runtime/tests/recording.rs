@@ -1,0 +1,167 @@
+//! Recording: what each consent state writes, and the queue under parallel writers.
+
+mod common;
+
+use common::*;
+use std::collections::HashSet;
+use telemetry_runtime::recent::{DeliveryStatus, Recorded};
+use telemetry_runtime::{control, queue, Environment, Telemetry};
+
+#[test]
+fn off_writes_nothing_at_all() {
+    let home = Home::new();
+    for env in [
+        Environment {
+            do_not_track: Some("1".into()),
+            ..home.env_on()
+        },
+        Environment {
+            archon_telemetry: Some("0".into()),
+            ..home.env()
+        },
+        Environment {
+            archon_no_telemetry: Some("1".into()),
+            ..home.env_on()
+        },
+    ] {
+        let telemetry = Telemetry::start_with_key(env, Some(TEST_KEY));
+        telemetry.record(&startup());
+        telemetry.record(&invoked());
+        telemetry.finish();
+        assert!(!telemetry.is_sending());
+    }
+    assert_eq!(home.files(), Vec::<String>::new());
+}
+
+#[test]
+fn undecided_keeps_events_locally_without_an_identity() {
+    let home = Home::new();
+    let telemetry = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
+    telemetry.record(&invoked());
+    telemetry.finish();
+    assert!(!telemetry.is_sending());
+    assert!(
+        !home.store().identity_path().exists(),
+        "no id unless opted in"
+    );
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
+
+    let recent = control::inspect(&home.env(), 10).unwrap();
+    assert_eq!(recent.len(), 1);
+    let (entry, status) = &recent[0];
+    assert_eq!(entry.recorded, Recorded::LocalOnly);
+    assert_eq!(*status, DeliveryStatus::NotSent);
+    assert_eq!(entry.event.distinct_id, None);
+    assert_eq!(entry.event.event, "cli.command_invoked");
+    assert_eq!(entry.event.properties["command"], "workflow");
+}
+
+#[test]
+fn on_queues_the_exact_wire_object() {
+    let home = Home::new();
+    let telemetry = Telemetry::start_with_key(home.env_on(), Some(TEST_KEY));
+    assert!(telemetry.is_sending());
+    telemetry.record(&invoked());
+
+    let queued = queue::read(&home.store()).unwrap().events;
+    assert_eq!(queued.len(), 1);
+    let (entry, status) = control::inspect(&home.env_on(), 10).unwrap().remove(0);
+    assert_eq!(entry.event, queued[0]);
+    assert_eq!(status, DeliveryStatus::Waiting);
+
+    let id = std::fs::read_to_string(home.store().identity_path()).unwrap();
+    assert_eq!(queued[0].distinct_id.as_deref(), Some(id.trim()));
+    let properties = &queued[0].properties;
+    assert_eq!(properties["$process_person_profile"], false);
+    assert_eq!(properties["$geoip_disable"], true);
+    assert_eq!(properties["event_version"], 1);
+    assert!(properties.contains_key("archon_version"));
+}
+
+#[test]
+fn on_in_a_build_without_a_key_keeps_events_local() {
+    let home = Home::new();
+    let telemetry = Telemetry::start_with_key(home.env_on(), None);
+    assert!(!telemetry.is_sending());
+    telemetry.record(&invoked());
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
+    let (entry, status) = control::inspect(&home.env_on(), 10).unwrap().remove(0);
+    assert_eq!(
+        (entry.recorded, status),
+        (Recorded::LocalOnly, DeliveryStatus::NotSent)
+    );
+}
+
+#[test]
+fn inspect_keeps_the_last_ten() {
+    let home = Home::new();
+    let telemetry = Telemetry::start_with_key(home.env(), None);
+    for _ in 0..200 {
+        telemetry.record(&startup());
+    }
+    assert_eq!(control::inspect(&home.env(), 100).unwrap().len(), 10);
+    assert_eq!(control::inspect(&home.env(), 3).unwrap().len(), 3);
+}
+
+#[test]
+fn parallel_writers_neither_lose_nor_corrupt_events() {
+    let home = Home::new();
+    const THREADS: usize = 8;
+    const EACH: usize = 50;
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            scope.spawn(|| {
+                let telemetry = Telemetry::start_with_key(home.env_on(), Some(TEST_KEY));
+                for _ in 0..EACH {
+                    telemetry.record(&invoked());
+                }
+            });
+        }
+    });
+    let contents = queue::read(&home.store()).unwrap();
+    assert_eq!(contents.unreadable_lines, 0);
+    assert_eq!(contents.events.len(), THREADS * EACH);
+    let uuids: HashSet<_> = contents.events.iter().map(|e| e.uuid).collect();
+    assert_eq!(uuids.len(), THREADS * EACH, "no duplicates");
+    let ids: HashSet<_> = contents
+        .events
+        .iter()
+        .map(|e| e.distinct_id.clone())
+        .collect();
+    assert_eq!(ids.len(), 1, "one identity");
+}
+
+#[test]
+fn a_corrupt_queue_line_is_skipped_not_fatal() {
+    let home = Home::new();
+    let telemetry = Telemetry::start_with_key(home.env_on(), Some(TEST_KEY));
+    telemetry.record(&invoked());
+    let path = home.store().dir().join("queue.jsonl");
+    let mut text = std::fs::read(&path).unwrap();
+    text.extend_from_slice(b"{not json\n\x00\xff garbage\n");
+    std::fs::write(&path, text).unwrap();
+    telemetry.record(&startup());
+    let contents = queue::read(&home.store()).unwrap();
+    assert_eq!(contents.events.len(), 2);
+    assert_eq!(contents.unreadable_lines, 2);
+}
+
+#[test]
+fn opting_out_empties_the_queue_and_keeps_the_id() {
+    let home = Home::new();
+    control::opt_in(&home.env()).unwrap();
+    let telemetry = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
+    telemetry.record(&invoked());
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 1);
+    let id = std::fs::read_to_string(home.store().identity_path()).unwrap();
+
+    control::opt_out(&home.env()).unwrap();
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
+    assert_eq!(
+        std::fs::read_to_string(home.store().identity_path()).unwrap(),
+        id
+    );
+    let after = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
+    after.record(&invoked());
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
+}

@@ -21,7 +21,11 @@ fn main() {
     match cli.command {
         Command::Version => {
             use telemetry_schema::build_info;
-            println!("archon {} ({})", build_info::VERSION, build_info::GIT_COMMIT);
+            println!(
+                "archon {} ({})",
+                build_info::VERSION,
+                build_info::GIT_COMMIT
+            );
         }
     }
 }

@@ -7,14 +7,14 @@
 
 /// The PostHog project key this build sends with; `None` in a build that cannot send.
 pub const POSTHOG_KEY: Option<&str> = match option_env!("ARCHON_POSTHOG_KEY") {
-    Some(key) if !key.is_empty() => Some(key),
+    Some(key) if !key.trim_ascii().is_empty() => Some(key.trim_ascii()),
     _ => None,
 };
 
 /// Where events go unless the user names another host: PostHog's EU ingestion host, or the
 /// proxy a release was built for.
 pub const DEFAULT_HOST: &str = match option_env!("ARCHON_POSTHOG_HOST") {
-    Some(host) if !host.is_empty() => host,
+    Some(host) if !host.trim_ascii().is_empty() => host.trim_ascii(),
     _ => "https://eu.i.posthog.com",
 };
 

@@ -124,6 +124,28 @@ pub fn read_settings(path: &Path) -> Result<TelemetrySettings, ConfigError> {
     }
 }
 
+/// The text of `section.key` in the config file at `path`, if it is set to a plain scalar.
+pub fn read_word(path: &Path, section: &str, key: &str) -> Result<Option<String>, ConfigError> {
+    let Some(text) = read_text(path)? else {
+        return Ok(None);
+    };
+    parse(path, &text)?;
+    if is_blank_yaml(&text) {
+        return Ok(None);
+    }
+    let value: serde_json::Value = serde_saphyr::from_str(&text).map_err(|error| ConfigError {
+        path: path.to_owned(),
+        line: error.location().map(|location| location.line()),
+        reason: first_line(&error.to_string()),
+    })?;
+    Ok(match &value[section][key] {
+        serde_json::Value::String(word) => Some(word.clone()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
 /// A scalar value to write into the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigValue<'a> {
@@ -336,6 +358,18 @@ mod tests {
         assert_eq!(edited, original.replace("enabled: false", "enabled: true"));
         set_value(&path, "telemetry", "enabled", ConfigValue::Bool(false)).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), original);
+    }
+
+    #[test]
+    fn read_word_reads_other_sections() {
+        let (_dir, path) =
+            with_config("assistant:\n  default: codex # mine\ntelemetry:\n  enabled: true\n");
+        assert_eq!(
+            read_word(&path, "assistant", "default").unwrap().as_deref(),
+            Some("codex")
+        );
+        assert_eq!(read_word(&path, "assistant", "missing").unwrap(), None);
+        assert_eq!(read_word(&path, "nothing", "here").unwrap(), None);
     }
 
     #[test]

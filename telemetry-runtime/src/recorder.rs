@@ -8,7 +8,7 @@
 
 use crate::build_config;
 use crate::config;
-use crate::consent::{self, ConsentState};
+use crate::consent::{self, Consent, ConsentState};
 use crate::delivery::spawn;
 use crate::environment::Environment;
 use crate::identity;
@@ -16,8 +16,9 @@ use crate::queue;
 use crate::recent::{self, RecentEntry, Recorded};
 use crate::store::Store;
 use crate::wire::WireEvent;
-use std::cell::Cell;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use telemetry_schema::{event_by_name, BaseProperties, TelemetryEvent};
 use uuid::Uuid;
 
@@ -36,13 +37,17 @@ enum Mode {
 }
 
 /// Telemetry for one archon process.
+///
+/// It can be shared between threads (archon's signal handler and panic hook record through
+/// the same one as its main thread).
 #[derive(Debug)]
 pub struct Telemetry {
-    mode: Mode,
+    mode: Mutex<Mode>,
+    consent: Consent,
     store: Option<Store>,
     env: Environment,
     base: BaseProperties,
-    queued_any: Cell<bool>,
+    queued_any: AtomicBool,
 }
 
 impl Telemetry {
@@ -78,34 +83,66 @@ impl Telemetry {
             (Some(_), ConsentState::Undecided) => Mode::LocalOnly { distinct_id: None },
         };
         Telemetry {
-            mode,
+            mode: Mutex::new(mode),
+            consent,
             store,
             base: BaseProperties::for_this_build(env.is_ci),
             env,
-            queued_any: Cell::new(false),
+            queued_any: AtomicBool::new(false),
         }
     }
 
     /// Telemetry that records nothing.
     pub fn disabled() -> Telemetry {
         Telemetry {
-            mode: Mode::Off,
+            mode: Mutex::new(Mode::Off),
+            consent: Consent {
+                state: ConsentState::Off,
+                source: consent::ConsentSource::Default,
+            },
             store: None,
             env: Environment::default(),
             base: BaseProperties::for_this_build(false),
-            queued_any: Cell::new(false),
+            queued_any: AtomicBool::new(false),
         }
+    }
+
+    fn mode(&self) -> Mode {
+        *self
+            .mode
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// True when events recorded by this process may be sent.
     pub fn is_sending(&self) -> bool {
-        matches!(self.mode, Mode::Queue { .. })
+        matches!(self.mode(), Mode::Queue { .. })
+    }
+
+    /// Consent as resolved at start.
+    pub fn consent(&self) -> &Consent {
+        &self.consent
+    }
+
+    /// Keeps this process's events local: recorded for `inspect`, never sent. Used for the run
+    /// that shows the first-run notice, so nothing is sent before the user has seen it.
+    pub fn keep_local(&self) {
+        let mut mode = self
+            .mode
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Mode::Queue { distinct_id } = *mode {
+            *mode = Mode::LocalOnly {
+                distinct_id: Some(distinct_id),
+            };
+        }
     }
 
     /// Records `event`. Events that are not in the catalog (which only a hand-written
     /// `TelemetryEvent` implementation could produce) are ignored.
     pub fn record<E: TelemetryEvent>(&self, event: &E) {
-        if self.mode == Mode::Off {
+        let mode = self.mode();
+        if mode == Mode::Off {
             return;
         }
         let in_catalog = event_by_name(E::SCHEMA.name)
@@ -114,7 +151,7 @@ impl Telemetry {
             return;
         }
         let now = chrono::Utc::now();
-        match self.mode {
+        match mode {
             Mode::Off => {}
             Mode::Debug { distinct_id } => {
                 let wire = WireEvent::new(event, &self.base, distinct_id, now);
@@ -132,7 +169,7 @@ impl Telemetry {
             Mode::Queue { distinct_id } => {
                 let wire = WireEvent::new(event, &self.base, Some(distinct_id), now);
                 if self.store_event(wire, Recorded::Queued).is_ok() {
-                    self.queued_any.set(true);
+                    self.queued_any.store(true, Ordering::SeqCst);
                 }
             }
         }
@@ -164,7 +201,7 @@ impl Telemetry {
     /// Call once, as archon exits: starts the delivery process when this process queued events
     /// and one is due. Never waits for the network.
     pub fn finish(&self) {
-        if let (true, Some(store)) = (self.queued_any.get(), &self.store) {
+        if let (true, Some(store)) = (self.queued_any.load(Ordering::SeqCst), &self.store) {
             spawn::start_delivery_if_due(store, &spawn::Launcher::current_exe());
         }
     }

@@ -56,6 +56,14 @@ impl WorkflowName {
         WorkflowName { index }
     }
 
+    /// The value for a workflow that does not come with archon, whatever its name (also for a
+    /// user's workflow that reuses a bundled name).
+    pub fn user_defined() -> Self {
+        WorkflowName {
+            index: BUNDLED_WORKFLOWS.len(),
+        }
+    }
+
     /// True when the workflow is not one of archon's bundled ones.
     pub fn is_user_defined(self) -> bool {
         self.index >= BUNDLED_WORKFLOWS.len()
@@ -91,6 +99,12 @@ mod tests {
             assert!(!sanitized.is_user_defined());
             assert_eq!(sanitized.to_json(), serde_json::json!(name));
         }
+    }
+
+    #[test]
+    fn user_defined_is_user_defined() {
+        assert_eq!(WorkflowName::user_defined().as_str(), "user-defined");
+        assert!(WorkflowName::user_defined().is_user_defined());
     }
 
     #[test]

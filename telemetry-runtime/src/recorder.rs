@@ -22,6 +22,11 @@ use std::sync::Mutex;
 use telemetry_schema::{event_by_name, BaseProperties, TelemetryEvent};
 use uuid::Uuid;
 
+thread_local! {
+    /// Whether this thread is inside [`Telemetry::store_event`].
+    static STORING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// What recording does in this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -179,6 +184,17 @@ impl Telemetry {
         let Some(store) = &self.store else {
             return Ok(());
         };
+        // A panic while this thread holds the store's lock runs archon's panic hook, which
+        // records `error.uncaught`; waiting for the lock again would deadlock, so skip it.
+        if STORING.with(|storing| storing.replace(true)) {
+            return Ok(());
+        }
+        let result = self.store_event_locked(store, event, recorded);
+        STORING.with(|storing| storing.set(false));
+        result
+    }
+
+    fn store_event_locked(&self, store: &Store, event: WireEvent, recorded: Recorded) -> std::io::Result<()> {
         let mut queue_line = Vec::new();
         if recorded == Recorded::Queued {
             serde_json::to_writer(&mut queue_line, &event).map_err(std::io::Error::other)?;

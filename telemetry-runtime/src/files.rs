@@ -25,23 +25,30 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Options that refuse to open the last path component when it is a symlink, so that a link
-/// planted at one of telemetry's paths is never written (or read) through.
+/// planted at one of telemetry's paths is never written (or read) through, and that do not
+/// wait when the path is a FIFO with no reader (opening one for writing would block forever;
+/// `O_NONBLOCK` changes nothing for regular files).
 fn no_follow(options: &mut OpenOptions) -> &mut OpenOptions {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .mode(PRIVATE_FILE_MODE);
     }
     options
 }
 
-/// Opens `path` for appending, creating it (0600) if needed.
-pub fn open_append(path: &Path) -> io::Result<File> {
-    let file = no_follow(OpenOptions::new().append(true).create(true)).open(path)?;
-    require_regular_file(&file)?;
-    Ok(file)
+/// Appends `bytes` to `path` (created 0600 if needed) in one write, and returns the file's size
+/// afterwards.
+pub fn append(path: &Path, bytes: &[u8]) -> io::Result<u64> {
+    let mut file = no_follow(OpenOptions::new().append(true).create(true)).open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(not_a_regular_file());
+    }
+    file.write_all(bytes)?;
+    Ok(metadata.len() + bytes.len() as u64)
 }
 
 /// The contents of `path`, or `None` when it does not exist. Refuses symlinks, anything that
@@ -102,11 +109,12 @@ fn require_regular_file(file: &File) -> io::Result<()> {
     if file.metadata()?.is_file() {
         Ok(())
     } else {
-        Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ))
+        Err(not_a_regular_file())
     }
+}
+
+fn not_a_regular_file() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")
 }
 
 /// An exclusive lock on a lock file, released when dropped. Locks are advisory: they order
@@ -114,6 +122,27 @@ fn require_regular_file(file: &File) -> io::Result<()> {
 #[derive(Debug)]
 pub struct FileLock {
     _file: File,
+}
+
+/// A lock held on a lock file that stays open (so a process that records many events opens it
+/// once), released when dropped.
+#[derive(Debug)]
+pub struct HeldLock<'a> {
+    file: &'a File,
+}
+
+impl<'a> HeldLock<'a> {
+    /// Waits for the lock on the open lock file `file`.
+    pub fn acquire(file: &'a File) -> io::Result<HeldLock<'a>> {
+        file.lock()?;
+        Ok(HeldLock { file })
+    }
+}
+
+impl Drop for HeldLock<'_> {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
 }
 
 impl FileLock {
@@ -135,7 +164,8 @@ impl FileLock {
     }
 }
 
-fn open_lock_file(path: &Path) -> io::Result<File> {
+/// Opens (creating) the lock file at `path`, refusing anything that is not a regular file.
+pub fn open_lock_file(path: &Path) -> io::Result<File> {
     let file = no_follow(OpenOptions::new().read(true).write(true).create(true)).open(path)?;
     require_regular_file(&file)?;
     Ok(file)
@@ -154,7 +184,7 @@ mod tests {
         let link = dir.path().join("queue");
         symlink(&target, &link).unwrap();
 
-        assert!(open_append(&link).is_err());
+        assert!(append(&link, b"x").is_err());
         assert!(read_limited(&link, 100).is_err());
         assert!(FileLock::acquire(&link).is_err());
         write_atomic(&link, b"new", PRIVATE_FILE_MODE).unwrap();
@@ -172,7 +202,8 @@ mod tests {
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&home), 0o700);
         let appended = home.join("a");
-        open_append(&appended).unwrap();
+        assert_eq!(append(&appended, b"12").unwrap(), 2);
+        assert_eq!(append(&appended, b"345").unwrap(), 5);
         assert_eq!(mode(&appended), 0o600);
         let replaced = home.join("b");
         write_atomic(&replaced, b"x", PRIVATE_FILE_MODE).unwrap();
@@ -193,6 +224,20 @@ mod tests {
             .unwrap()
             .is_none());
         assert!(read_limited(dir.path(), 10).is_err());
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("queue");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        #[allow(unsafe_code)]
+        let made = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
+        assert_eq!(made, 0);
+        assert!(append(&fifo, b"x").is_err());
+        assert!(read_limited(&fifo, 10).is_err());
+        assert!(FileLock::acquire(&fifo).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::state;
 use crate::store::Store;
 use crate::wire::WireEvent;
 use std::collections::HashSet;
-use std::io::{self, Write};
+use std::io;
 use uuid::Uuid;
 
 /// The queue's size cap in bytes (about 7,000 events).
@@ -28,9 +28,7 @@ pub struct QueueContents {
 
 /// Appends `line` (one serialised wire object and a newline). The caller holds the lock.
 pub(crate) fn append_locked(store: &Store, line: &[u8]) -> io::Result<()> {
-    let mut file = files::open_append(&store.queue_path())?;
-    file.write_all(line)?;
-    if file.metadata()?.len() > MAX_QUEUE_BYTES {
+    if files::append(&store.queue_path(), line)? > MAX_QUEUE_BYTES {
         compact_locked(store)?;
     }
     Ok(())

@@ -6,7 +6,7 @@ use crate::queue;
 use crate::store::Store;
 use crate::wire::WireEvent;
 use serde::{Deserialize, Serialize};
-use std::io::{self, Write};
+use std::io;
 
 /// How many events `inspect` can show.
 pub const KEEP: usize = 10;
@@ -57,9 +57,7 @@ impl DeliveryStatus {
 
 /// Appends `line` (one serialised [`RecentEntry`] and a newline). The caller holds the lock.
 pub(crate) fn append_locked(store: &Store, line: &[u8]) -> io::Result<()> {
-    let mut file = files::open_append(&store.recent_path())?;
-    file.write_all(line)?;
-    if file.metadata()?.len() > TRIM_AT_BYTES {
+    if files::append(&store.recent_path(), line)? > TRIM_AT_BYTES {
         let entries = read_unlocked(store)?;
         let keep = &entries[entries.len().saturating_sub(KEEP)..];
         let mut text = Vec::new();

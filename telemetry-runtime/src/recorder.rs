@@ -13,7 +13,8 @@ use crate::delivery::spawn;
 use crate::environment::Environment;
 use crate::identity;
 use crate::queue;
-use crate::recent::{self, RecentEntry, Recorded};
+use crate::files::HeldLock;
+use crate::recent::{self, Recorded};
 use crate::store::Store;
 use crate::wire::WireEvent;
 use std::io::Write;
@@ -48,6 +49,8 @@ enum Mode {
 #[derive(Debug)]
 pub struct Telemetry {
     mode: Mutex<Mode>,
+    /// The store's lock file, opened on the first record and kept open.
+    lock_file: Mutex<Option<std::fs::File>>,
     consent: Consent,
     store: Option<Store>,
     env: Environment,
@@ -89,6 +92,7 @@ impl Telemetry {
         };
         Telemetry {
             mode: Mutex::new(mode),
+            lock_file: Mutex::new(None),
             consent,
             store,
             base: BaseProperties::for_this_build(env.is_ci),
@@ -101,6 +105,7 @@ impl Telemetry {
     pub fn disabled() -> Telemetry {
         Telemetry {
             mode: Mutex::new(Mode::Off),
+            lock_file: Mutex::new(None),
             consent: Consent {
                 state: ConsentState::Off,
                 source: consent::ConsentSource::Default,
@@ -195,17 +200,27 @@ impl Telemetry {
     }
 
     fn store_event_locked(&self, store: &Store, event: WireEvent, recorded: Recorded) -> std::io::Result<()> {
-        let mut queue_line = Vec::new();
-        if recorded == Recorded::Queued {
-            serde_json::to_writer(&mut queue_line, &event).map_err(std::io::Error::other)?;
-            queue_line.push(b'\n');
-        }
-        let mut recent_line =
-            serde_json::to_vec(&RecentEntry { recorded, event }).map_err(std::io::Error::other)?;
-        recent_line.push(b'\n');
+        // Serialised once: the recent-events line wraps the same bytes the queue stores.
+        let wire = serde_json::to_vec(&event).map_err(std::io::Error::other)?;
+        let recorded = serde_json::to_string(&recorded).map_err(std::io::Error::other)?;
+        let mut recent_line = Vec::with_capacity(wire.len() + 40);
+        recent_line.extend_from_slice(b"{\"recorded\":");
+        recent_line.extend_from_slice(recorded.as_bytes());
+        recent_line.extend_from_slice(b",\"event\":");
+        recent_line.extend_from_slice(&wire);
+        recent_line.extend_from_slice(b"}\n");
 
-        let _lock = store.lock()?;
-        if !queue_line.is_empty() {
+        let mut lock_file = self.lock_file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if lock_file.is_none() {
+            *lock_file = Some(store.open_lock_file()?);
+        }
+        let Some(file) = lock_file.as_ref() else {
+            return Ok(());
+        };
+        let _held = HeldLock::acquire(file)?;
+        if recorded == "\"queued\"" {
+            let mut queue_line = wire;
+            queue_line.push(b'\n');
             queue::append_locked(store, &queue_line)?;
         }
         // The recent record is a convenience for `inspect`; failing to keep it must not stop

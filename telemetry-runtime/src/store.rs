@@ -68,6 +68,17 @@ impl Store {
     /// parallel archon processes never interleave or lose writes.
     pub(crate) fn lock(&self) -> io::Result<FileLock> {
         files::ensure_private_dir(&self.dir())?;
-        FileLock::acquire(&self.dir().join("lock"))
+        FileLock::acquire(&self.lock_path())
+    }
+
+    /// The store's lock file, opened (and telemetry's folder created) for a caller that takes
+    /// the lock many times.
+    pub(crate) fn open_lock_file(&self) -> io::Result<std::fs::File> {
+        files::ensure_private_dir(&self.dir())?;
+        files::open_lock_file(&self.lock_path())
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.dir().join("lock")
     }
 }

@@ -65,7 +65,8 @@ fn exit_path_with_events_queued(bencher: divan::Bencher) {
     let home = tempfile::tempdir().unwrap();
     let store = Store::new(home.path());
     let launcher = Launcher::new("/bin/true", Vec::new());
-    let telemetry = Telemetry::start_with_key(environment(home.path(), State::On), Some("phc_bench"));
+    let telemetry =
+        Telemetry::start_with_key(environment(home.path(), State::On), Some("phc_bench"));
     telemetry.record(&event());
     bencher.bench(|| spawn::start_delivery_if_due(&store, &launcher));
 }

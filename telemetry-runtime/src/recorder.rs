@@ -11,9 +11,9 @@ use crate::config;
 use crate::consent::{self, Consent, ConsentState};
 use crate::delivery::spawn;
 use crate::environment::Environment;
+use crate::files::HeldLock;
 use crate::identity;
 use crate::queue;
-use crate::files::HeldLock;
 use crate::recent::{self, Recorded};
 use crate::store::Store;
 use crate::wire::WireEvent;
@@ -199,7 +199,12 @@ impl Telemetry {
         result
     }
 
-    fn store_event_locked(&self, store: &Store, event: WireEvent, recorded: Recorded) -> std::io::Result<()> {
+    fn store_event_locked(
+        &self,
+        store: &Store,
+        event: WireEvent,
+        recorded: Recorded,
+    ) -> std::io::Result<()> {
         // Serialised once: the recent-events line wraps the same bytes the queue stores.
         let wire = serde_json::to_vec(&event).map_err(std::io::Error::other)?;
         let recorded = serde_json::to_string(&recorded).map_err(std::io::Error::other)?;
@@ -210,7 +215,10 @@ impl Telemetry {
         recent_line.extend_from_slice(&wire);
         recent_line.extend_from_slice(b"}\n");
 
-        let mut lock_file = self.lock_file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut lock_file = self
+            .lock_file
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if lock_file.is_none() {
             *lock_file = Some(store.open_lock_file()?);
         }

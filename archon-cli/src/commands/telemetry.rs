@@ -1,0 +1,248 @@
+//! `archon telemetry on|off|status|inspect|clear|policy`
+
+use super::CommandError;
+use crate::cli::{InspectArgs, TelemetryCommand};
+use crate::exit;
+use crate::notice::POLICY_URL;
+use crate::session::Session;
+use serde_json::{json, Map, Value};
+use telemetry_runtime::consent::{ConsentSource, ConsentState};
+use telemetry_runtime::control::{self, ControlError, Status};
+use telemetry_runtime::host::HostSource;
+use telemetry_runtime::Environment;
+use telemetry_schema::ErrorClass;
+
+/// Runs one `archon telemetry` subcommand.
+pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandError> {
+    let env = session.telemetry().environment();
+    match command {
+        TelemetryCommand::On => on(env),
+        TelemetryCommand::Off => off(env),
+        TelemetryCommand::Status => {
+            print!("{}", render_status(&control::status(env)));
+            Ok(exit::SUCCESS)
+        }
+        TelemetryCommand::Inspect(args) => inspect(env, &args),
+        TelemetryCommand::Clear => clear(env),
+        TelemetryCommand::Policy => {
+            println!("The telemetry policy lists every event and property archon can send:");
+            println!("  {POLICY_URL}");
+            println!("  (docs/telemetry.md in archon's repository)");
+            Ok(exit::SUCCESS)
+        }
+    }
+}
+
+fn control_error(error: ControlError) -> CommandError {
+    match error {
+        ControlError::Config(config) => CommandError::usage(
+            ErrorClass::ConfigInvalid,
+            format!("{config}\nNothing was changed. Fix the file (or remove it) and try again."),
+        ),
+        ControlError::NoHome => CommandError::usage(ErrorClass::Io, error.to_string()),
+        ControlError::Io { .. } => CommandError::failed(ErrorClass::Io, error.to_string()),
+    }
+}
+
+fn on(env: &Environment) -> Result<i32, CommandError> {
+    let change = control::opt_in(env).map_err(control_error)?;
+    println!("Telemetry is on. Thank you!");
+    println!(
+        "  Recorded in:  {} (telemetry.enabled: true)",
+        change.config_path.display()
+    );
+    if let Some(id) = change.id {
+        println!("  Anonymous id: {id}");
+    }
+    println!();
+    println!("archon will send the events listed in the policy: which commands and workflows run,");
+    println!("how long they take and how they fail, with archon's version and your OS family.");
+    println!("Never paths, file or workflow names, messages, or anything you type.");
+    println!();
+    println!("See exactly what is sent: archon telemetry inspect");
+    println!("Turn it off again:        archon telemetry off");
+    println!("Policy:                   {POLICY_URL}");
+    if change.effective.state != ConsentState::On {
+        println!();
+        println!(
+            "Note: {} still turns telemetry off, so nothing is sent until you change it.",
+            change.effective.source
+        );
+    }
+    if telemetry_runtime::build_config::POSTHOG_KEY.is_none() {
+        println!();
+        println!("Note: this build of archon has no PostHog key, so it cannot send anything;");
+        println!("events are only kept locally for `archon telemetry inspect`.");
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn off(env: &Environment) -> Result<i32, CommandError> {
+    let change = control::opt_out(env).map_err(control_error)?;
+    println!("Telemetry is off. Nothing will be sent; events waiting to be sent were deleted.");
+    println!(
+        "  Recorded in: {} (telemetry.enabled: false)",
+        change.config_path.display()
+    );
+    if let Some(home) = env.archon_home() {
+        let id = home.join("telemetry-id");
+        if id.exists() {
+            println!(
+                "Your anonymous id is still in {}; `archon telemetry clear` deletes it.",
+                id.display()
+            );
+        }
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn clear(env: &Environment) -> Result<i32, CommandError> {
+    let existed = control::clear_identity(env).map_err(control_error)?;
+    if existed {
+        println!("Deleted your anonymous id.");
+    } else {
+        println!("There was no anonymous id to delete.");
+    }
+    if control::status(env).consent.state == ConsentState::On {
+        println!(
+            "Telemetry is still on: a new, unrelated id will be made the next time archon runs."
+        );
+        println!("To stop sending as well: archon telemetry off");
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn inspect(env: &Environment, args: &InspectArgs) -> Result<i32, CommandError> {
+    let events = control::inspect(env, usize::from(args.limit)).map_err(control_error)?;
+    let mut output = Map::new();
+    output.insert(
+        "events".into(),
+        Value::Array(
+            events
+                .iter()
+                .filter_map(|(entry, _)| serde_json::to_value(&entry.event).ok())
+                .collect(),
+        ),
+    );
+    if args.status {
+        let delivery: Map<String, Value> = events
+            .iter()
+            .map(|(entry, status)| (entry.event.uuid.to_string(), json!(status.describe())))
+            .collect();
+        output.insert("delivery".into(), Value::Object(delivery));
+    }
+    let text = serde_json::to_string_pretty(&Value::Object(output))
+        .map_err(|e| CommandError::failed(ErrorClass::Other, e.to_string()))?;
+    println!("{text}");
+    Ok(exit::SUCCESS)
+}
+
+/// The text of `archon telemetry status`.
+pub fn render_status(status: &Status) -> String {
+    let mut out = String::new();
+    let mut line = |text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    let state = match status.consent.state {
+        ConsentState::On if status.key_prefix.is_some() => "ON",
+        ConsentState::On => "ON (but this build cannot send)",
+        ConsentState::Off => "OFF",
+        ConsentState::Undecided => "UNDECIDED (nothing is sent until you opt in)",
+    };
+    line(format!("Telemetry: {state}"));
+    line(format!("  Decided by:    {}", status.consent.source));
+    match &status.home {
+        Some(home) => line(format!("  Files:         {}", home.display())),
+        None => line(
+            "  Files:         none: neither ARCHON_HOME nor HOME is set, so nothing is recorded"
+                .into(),
+        ),
+    }
+    match &status.identity {
+        Some(identity) => {
+            let created = identity
+                .created
+                .map(chrono_date)
+                .unwrap_or_else(|| "unknown".into());
+            line(format!(
+                "  Anonymous id:  {} (created {created})",
+                identity.id
+            ));
+        }
+        None => line("  Anonymous id:  none".into()),
+    }
+    match &status.host {
+        Ok(host) => {
+            let from = match host.source {
+                HostSource::Environment => " (from ARCHON_TELEMETRY_HOST)",
+                HostSource::ConfigFile => " (from telemetry.host in config.yaml)",
+                HostSource::Build => "",
+            };
+            line(format!("  PostHog host:  {}{from}", host.url));
+        }
+        Err(error) => line(format!("  PostHog host:  {error}")),
+    }
+    match &status.key_prefix {
+        Some(prefix) => line(format!(
+            "  PostHog key:   {prefix} (embedded at build time)"
+        )),
+        None => line("  PostHog key:   none: this build cannot send telemetry".into()),
+    }
+    match &status.waiting {
+        Ok(count) => line(format!("  Waiting:       {count} events")),
+        Err(problem) => line(format!("  Waiting:       unknown: {problem}")),
+    }
+    match &status.last_event {
+        Some((name, time)) => line(format!("  Last event:    {name} ({time})")),
+        None => line("  Last event:    none".into()),
+    }
+    let state = &status.state;
+    match (
+        &state.last_outcome,
+        state
+            .last_success_at
+            .as_ref()
+            .or(state.last_failure_at.as_ref()),
+    ) {
+        (Some(outcome), Some(_)) => {
+            let when = if state.consecutive_failures > 0 {
+                state.last_failure_at.as_deref()
+            } else {
+                state.last_success_at.as_deref()
+            };
+            line(format!(
+                "  Last delivery: {outcome} ({})",
+                when.unwrap_or("unknown")
+            ));
+        }
+        _ => line("  Last delivery: none yet".into()),
+    }
+    let drops = [
+        (state.dropped_queue_full, "queue full, oldest dropped"),
+        (state.dropped_rejected, "rejected by the server"),
+        (state.dropped_before_opt_in, "recorded before you opted in"),
+        (state.dropped_unreadable, "unreadable in the queue"),
+    ];
+    for (count, why) in drops.iter().filter(|(count, _)| *count > 0) {
+        line(format!("  Dropped:       {count} ({why})"));
+    }
+    if status.debug {
+        line("  Debug:         ARCHON_TELEMETRY_DEBUG is set: events are printed to stderr, not sent".into());
+    }
+    if let ConsentSource::BrokenConfig(error) = &status.consent.source {
+        line(format!("  Problem:       {error}"));
+    }
+    line(String::new());
+    line("To turn it off:  archon telemetry off   (or set DO_NOT_TRACK=1)".into());
+    line("To inspect:      archon telemetry inspect".into());
+    line(format!("Policy:          {POLICY_URL}"));
+    out
+}
+
+/// `YYYY-MM-DD` in UTC.
+fn chrono_date(time: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(time)
+        .format("%Y-%m-%d")
+        .to_string()
+}

@@ -1,0 +1,222 @@
+//! `archon workflow list` and `archon workflow run`, and the workflow events.
+//!
+//! What telemetry learns about a run: the workflow's name only if it is one of archon's
+//! bundled workflows (anything else is `user-defined`), node counts, node types, durations and
+//! failure categories. Never the message, the cwd, node ids, output or error text.
+
+use super::setup::{ASSISTANT_KEY, ASSISTANT_SECTION};
+use super::CommandError;
+use crate::cli::{ListArgs, RunArgs, WorkflowCommand};
+use crate::exit;
+use crate::session::Session;
+use archon_workflows::{
+    self as workflows, FailureKind, NodeFailure, NodeKind, Retryability, Source, Workflow,
+};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use telemetry_runtime::Environment;
+use telemetry_schema::{
+    DurationMs, ErrorClass, ErrorClassification, NodeType, Provider, WorkflowName,
+    WorkflowNodeFailed, WorkflowRunCompleted, WorkflowRunFailed, WorkflowRunStarted,
+};
+
+/// Runs one `archon workflow` subcommand.
+pub fn run(command: WorkflowCommand, session: &Session) -> Result<i32, CommandError> {
+    match command {
+        WorkflowCommand::List(args) => list(&args),
+        WorkflowCommand::Run(args) => run_workflow(&args, session),
+    }
+}
+
+fn working_dir(cwd: Option<&Path>) -> Result<PathBuf, CommandError> {
+    match cwd {
+        Some(dir) if dir.is_dir() => Ok(dir.to_owned()),
+        Some(dir) => Err(CommandError::usage(
+            ErrorClass::Io,
+            format!("--cwd {}: no such directory", dir.display()),
+        )),
+        None => std::env::current_dir().map_err(|e| {
+            CommandError::failed(
+                ErrorClass::Io,
+                format!("the current directory cannot be read: {e}"),
+            )
+        }),
+    }
+}
+
+fn list(args: &ListArgs) -> Result<i32, CommandError> {
+    let cwd = working_dir(args.cwd.as_deref())?;
+    let loaded = workflows::load(&cwd);
+    let width = loaded
+        .workflows
+        .iter()
+        .map(|w| w.name.len())
+        .max()
+        .unwrap_or(0);
+    for workflow in &loaded.workflows {
+        let from = match &workflow.source {
+            Source::Bundled => "bundled".to_owned(),
+            Source::File(path) => path
+                .strip_prefix(&cwd)
+                .unwrap_or(path)
+                .display()
+                .to_string(),
+        };
+        println!(
+            "{:width$}  {}  [{from}]",
+            workflow.name, workflow.description
+        );
+    }
+    if loaded.workflows.is_empty() {
+        println!("No workflows found.");
+    }
+    for problem in &loaded.problems {
+        eprintln!("error: {problem}");
+    }
+    Ok(if loaded.problems.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::USAGE
+    })
+}
+
+fn run_workflow(args: &RunArgs, session: &Session) -> Result<i32, CommandError> {
+    let cwd = working_dir(args.cwd.as_deref())?;
+    let loaded = workflows::load(&cwd);
+    let workflow = loaded.find(&args.name).map_err(|error| {
+        let class = match error {
+            workflows::FindError::Invalid(_) => ErrorClass::WorkflowInvalid,
+            workflows::FindError::NotFound { .. } => ErrorClass::WorkflowNotFound,
+        };
+        CommandError::usage(class, error.to_string())
+    })?;
+    // Other files that do not load are not this workflow's problem, but worth knowing about.
+    for problem in &loaded.problems {
+        eprintln!("warning: {problem}");
+    }
+
+    let default_provider = default_provider(session.telemetry().environment());
+    let provider = workflow.provider.unwrap_or(default_provider);
+    let name = telemetry_name(workflow);
+    let started = Instant::now();
+    session.record(&WorkflowRunStarted {
+        workflow_name: name,
+        node_count: count(workflow.nodes.len()),
+        provider: telemetry_provider(provider),
+        is_cli_invoked: true,
+    });
+    session.workflow_started(name);
+
+    let options = workflows::RunOptions {
+        cwd,
+        message: args.message.clone(),
+        default_provider,
+        interrupt: Some(session.interrupt_flag()),
+        ..workflows::RunOptions::default()
+    };
+    let outcome = workflows::run(workflow, &options, &mut |failure: &NodeFailure| {
+        session.record(&WorkflowNodeFailed {
+            workflow_name: name,
+            node_type: node_type(failure.kind),
+            error_classification: classification(failure.retryability),
+            provider: telemetry_provider(provider),
+        });
+    });
+
+    let code = match &outcome.failed {
+        None => {
+            session.record(&WorkflowRunCompleted {
+                workflow_name: name,
+                duration_ms: DurationMs::since(started),
+                node_count: outcome.node_count,
+                nodes_completed: outcome.nodes_completed,
+            });
+            eprintln!(
+                "workflow {} completed: {}/{} nodes",
+                workflow.name, outcome.nodes_completed, outcome.node_count
+            );
+            exit::SUCCESS
+        }
+        Some(failure) => {
+            session.record(&WorkflowRunFailed {
+                workflow_name: name,
+                error_class: error_class(failure.failure),
+                failed_node_type: Some(node_type(failure.kind)),
+                duration_ms: DurationMs::since(started),
+            });
+            eprintln!(
+                "workflow {} failed at node {}: {}",
+                workflow.name, failure.node_id, failure.message
+            );
+            // Ctrl-C / SIGTERM stopped it: exit as the signal asks.
+            session.interrupted_code().unwrap_or(exit::FAILURE)
+        }
+    };
+    session.workflow_finished();
+    Ok(code)
+}
+
+/// The workflow's name as telemetry may send it: a bundled workflow by name, every other one
+/// (including a user's file that reuses a bundled name) as `user-defined`.
+pub fn telemetry_name(workflow: &Workflow) -> WorkflowName {
+    match workflow.source {
+        Source::Bundled => WorkflowName::sanitize(&workflow.name),
+        Source::File(_) => WorkflowName::user_defined(),
+    }
+}
+
+/// The default assistant from config.yaml (`assistant.default`), else Claude. A config file
+/// that cannot be read does not stop a workflow.
+fn default_provider(env: &Environment) -> workflows::Provider {
+    let Some(home) = env.archon_home() else {
+        return workflows::Provider::Claude;
+    };
+    match telemetry_runtime::config::read_word(
+        &home.join("config.yaml"),
+        ASSISTANT_SECTION,
+        ASSISTANT_KEY,
+    ) {
+        Ok(Some(name)) => name.parse().unwrap_or(workflows::Provider::Claude),
+        Ok(None) => workflows::Provider::Claude,
+        Err(error) => {
+            eprintln!("warning: {error}; using claude as the assistant");
+            workflows::Provider::Claude
+        }
+    }
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn telemetry_provider(provider: workflows::Provider) -> Provider {
+    match provider {
+        workflows::Provider::Claude => Provider::Claude,
+        workflows::Provider::Codex => Provider::Codex,
+    }
+}
+
+fn node_type(kind: NodeKind) -> NodeType {
+    match kind {
+        NodeKind::Bash => NodeType::Bash,
+        NodeKind::Prompt => NodeType::Prompt,
+        NodeKind::Command => NodeType::Command,
+    }
+}
+
+fn classification(retryability: Retryability) -> ErrorClassification {
+    match retryability {
+        Retryability::Transient => ErrorClassification::Transient,
+        Retryability::Fatal => ErrorClassification::Fatal,
+        Retryability::CreditExhausted => ErrorClassification::CreditExhausted,
+    }
+}
+
+fn error_class(failure: FailureKind) -> ErrorClass {
+    match failure {
+        FailureKind::NodeFailed => ErrorClass::NodeFailed,
+        FailureKind::AssistantNotInstalled => ErrorClass::AssistantNotInstalled,
+        FailureKind::StartFailed => ErrorClass::Io,
+        FailureKind::Interrupted => ErrorClass::Interrupted,
+    }
+}

@@ -1,0 +1,15 @@
+//! What archon's exit codes mean.
+
+/// Everything worked.
+pub const SUCCESS: i32 = 0;
+/// The work failed (a workflow node failed, a file could not be written).
+pub const FAILURE: i32 = 1;
+/// The request was wrong: bad arguments, an invalid workflow, a config file that does not
+/// parse. Nothing was run or changed.
+pub const USAGE: i32 = 2;
+/// A bug in archon (Rust's own code for a panic).
+pub const PANIC: i32 = 101;
+/// Interrupted by Ctrl-C (128 + SIGINT).
+pub const INTERRUPTED: i32 = 130;
+/// Stopped by SIGTERM (128 + SIGTERM).
+pub const TERMINATED: i32 = 143;

@@ -1,0 +1,64 @@
+//! The first-run notice: printed once per `$ARCHON_HOME`, to stderr, never a question.
+
+use std::io::Write;
+use std::path::Path;
+use telemetry_runtime::consent::{Consent, ConsentState};
+use telemetry_runtime::Environment;
+
+/// Where the policy page lives.
+pub const POLICY_URL: &str = "https://github.com/coleam00/Archon/blob/main/docs/telemetry.md";
+
+const MARKER: &str = ".first-run-completed";
+
+fn text() -> String {
+    let rule = "─".repeat(65);
+    format!(
+        "{rule}\n\
+         Archon collects no usage data by default.\n\n\
+         If you'd like to share anonymous usage events to help improve archon:\n  \
+         archon telemetry on\n\n\
+         Review what would be sent at any time:\n  \
+         archon telemetry inspect\n\n\
+         Full telemetry policy:\n  \
+         {POLICY_URL}\n\
+         {rule}\n"
+    )
+}
+
+/// Prints the notice if this home has not seen it and telemetry is not off, and returns
+/// whether it did. The marker is written first, so a home that cannot be written never shows
+/// it on every run.
+pub fn show_once(env: &Environment, consent: &Consent) -> bool {
+    if consent.state == ConsentState::Off {
+        return false;
+    }
+    let Some(home) = env.archon_home() else {
+        return false;
+    };
+    if !mark_seen(&home) {
+        return false;
+    }
+    let _ = std::io::stderr().lock().write_all(text().as_bytes());
+    true
+}
+
+/// Creates the marker; false when it exists already or cannot be created.
+fn mark_seen(home: &Path) -> bool {
+    let marker = home.join(MARKER);
+    if std::fs::symlink_metadata(&marker).is_ok() {
+        return false;
+    }
+    let mut folder = std::fs::DirBuilder::new();
+    folder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+    if !home.is_dir() && folder.create(home).is_err() {
+        return false;
+    }
+    // create_new: exactly one of several archon processes started at once prints the notice.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&marker)
+        .is_ok()
+}

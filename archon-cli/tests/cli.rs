@@ -1,0 +1,294 @@
+//! The `archon` binary as a user meets it: help, errors, the first-run notice, config.yaml
+//! handling, and telemetry in a build that cannot send.
+
+mod common;
+
+use capture_server::CaptureServer;
+use common::*;
+use std::time::Duration;
+
+fn user() -> User {
+    User::new(keyless_binary())
+}
+
+const NOTICE: &str = "Archon collects no usage data by default.";
+
+#[test]
+fn help_lists_the_commands() {
+    let (stdout, _) = user().expect(&["--help"], 0);
+    for command in ["workflow", "setup", "telemetry", "version"] {
+        assert!(stdout.contains(command), "{stdout}");
+    }
+    assert!(stdout.contains("Telemetry is off unless you turn it on"));
+    let (stdout, _) = user().expect(&["telemetry", "--help"], 0);
+    for sub in ["on", "off", "status", "inspect", "clear", "policy"] {
+        assert!(
+            stdout.contains(&format!("  {sub} ")),
+            "{sub} missing:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("DO_NOT_TRACK=1"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_say_what_is_wrong() {
+    let user = user();
+    user.seen_notice();
+    let (_, stderr) = user.expect(&["frobnicate"], 2);
+    assert!(
+        stderr.contains("unrecognized subcommand 'frobnicate'"),
+        "{stderr}"
+    );
+    let (_, stderr) = user.expect(&["telemetry", "inspect", "--limit", "11"], 2);
+    assert!(stderr.contains("11"), "{stderr}");
+    let (_, stderr) = user.expect(&["workflow", "run", "no-such-flow"], 2);
+    assert!(
+        stderr.starts_with("error: no workflow named `no-such-flow`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("available: archon-assist"), "{stderr}");
+    let (_, stderr) = user.expect(&["workflow", "list", "--cwd", "/no/such/dir"], 2);
+    assert!(
+        stderr.contains("--cwd /no/such/dir: no such directory"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_first_run_notice_is_printed_once_to_stderr() {
+    let user = user();
+    let (stdout, stderr) = user.expect(&["version"], 0);
+    assert!(stderr.contains(NOTICE), "{stderr}");
+    assert!(stderr.contains("archon telemetry on") && stderr.contains("archon telemetry inspect"));
+    assert!(!stdout.contains(NOTICE), "the notice stays off stdout");
+    let (_, stderr) = user.expect(&["version"], 0);
+    assert!(!stderr.contains(NOTICE), "printed twice: {stderr}");
+    assert!(user.archon_home().join(".first-run-completed").exists());
+}
+
+#[test]
+fn the_notice_is_not_printed_when_telemetry_is_off() {
+    let mut user = user();
+    user.set("DO_NOT_TRACK", "1");
+    let (_, stderr) = user.expect(&["version"], 0);
+    assert!(!stderr.contains(NOTICE), "{stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn on_and_off_keep_config_comments_and_other_keys() {
+    let user = user();
+    user.seen_notice();
+    let config = user.archon_home().join("config.yaml");
+    let original = "# my archon settings\nassistant:\n  default: codex   # the one I pay for\n\ntelemetry:\n  # decided after reading the policy\n  enabled: false\n";
+    std::fs::write(&config, original).unwrap();
+    user.expect(&["telemetry", "on"], 0);
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        original.replace("enabled: false", "enabled: true")
+    );
+    user.expect(&["telemetry", "off"], 0);
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
+}
+
+#[test]
+fn a_broken_config_leaves_every_command_working() {
+    let user = user();
+    user.seen_notice();
+    let config = user.archon_home().join("config.yaml");
+    let broken = "telemetry:\n  enabled: [true\nassistant: {default: claude\n";
+    std::fs::write(&config, broken).unwrap();
+
+    user.expect(&["version"], 0);
+    user.expect(&["workflow", "list"], 0);
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(
+        stdout.contains("Telemetry: OFF"),
+        "a broken config is off: {stdout}"
+    );
+    assert!(
+        stdout.contains("Problem:") && stdout.contains("config.yaml line"),
+        "{stdout}"
+    );
+
+    let (_, stderr) = user.expect(&["telemetry", "on"], 2);
+    assert!(
+        stderr.contains(&format!("{} line", config.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Nothing was changed"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), broken);
+    user.expect(&["setup", "--assistant", "codex"], 2);
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), broken);
+}
+
+#[test]
+fn a_build_without_a_key_says_so_and_never_sends() {
+    let server = CaptureServer::start();
+    let mut user = user();
+    user.seen_notice();
+    user.set("ARCHON_TELEMETRY_HOST", server.url());
+    user.set("ARCHON_TELEMETRY", "1");
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(
+        stdout.contains("PostHog key:   none: this build cannot send telemetry"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Telemetry: ON (but this build cannot send)"),
+        "{stdout}"
+    );
+    user.expect(&["version"], 0);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(server.requests().is_empty());
+    // Events are kept for `inspect`, marked as never sent.
+    assert!(!user.inspect().is_empty());
+}
+
+#[test]
+fn status_explains_the_default() {
+    let user = user();
+    user.seen_notice();
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(stdout.contains("Telemetry: UNDECIDED"), "{stdout}");
+    assert!(stdout.contains("Decided by:    the default"), "{stdout}");
+    assert!(stdout.contains("Anonymous id:  none"), "{stdout}");
+    assert!(
+        stdout.contains("To turn it off:  archon telemetry off"),
+        "{stdout}"
+    );
+    let (stdout, _) = user.expect(&["telemetry", "policy"], 0);
+    assert!(stdout.contains("docs/telemetry.md"), "{stdout}");
+}
+
+#[test]
+fn clear_deletes_the_id() {
+    let user = user();
+    user.seen_notice();
+    user.expect(&["telemetry", "on"], 0);
+    let id_file = user.archon_home().join("telemetry-id");
+    assert!(id_file.exists());
+    let (stdout, _) = user.expect(&["telemetry", "clear"], 0);
+    assert!(stdout.contains("Deleted your anonymous id"), "{stdout}");
+    assert!(stdout.contains("a new, unrelated id"), "{stdout}");
+    user.expect(&["telemetry", "off"], 0);
+    user.expect(&["telemetry", "clear"], 0);
+    assert!(!id_file.exists());
+    let (stdout, _) = user.expect(&["telemetry", "clear"], 0);
+    assert!(stdout.contains("There was no anonymous id"), "{stdout}");
+}
+
+#[test]
+fn inspect_prints_the_events_as_json() {
+    let user = user();
+    user.seen_notice();
+    user.expect(&["version"], 0);
+    let events = user.inspect();
+    let names = names(&events);
+    assert_eq!(
+        &names[..3],
+        [
+            "binary.startup",
+            "cli.command_invoked",
+            "cli.command_completed"
+        ]
+    );
+    assert_eq!(
+        events[0]["distinct_id"],
+        serde_json::Value::Null,
+        "no identity before opting in"
+    );
+    let (stdout, _) = user.expect(&["telemetry", "inspect", "--limit", "1", "--status"], 0);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["events"].as_array().unwrap().len(), 1);
+    let delivery = json["delivery"].as_object().unwrap();
+    assert!(delivery
+        .values()
+        .all(|v| v.as_str().unwrap().starts_with("not sent")));
+}
+
+#[test]
+fn setup_records_the_assistant_and_keeps_the_rest() {
+    let user = user();
+    user.seen_notice();
+    let config = user.archon_home().join("config.yaml");
+    std::fs::write(&config, "# keep me\ntelemetry:\n  enabled: false\n").unwrap();
+    let (stdout, _) = user.expect(&["setup", "--assistant", "codex"], 0);
+    assert!(stdout.contains("Default assistant: codex"), "{stdout}");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.starts_with("# keep me\ntelemetry:\n  enabled: false\n"),
+        "{text}"
+    );
+    assert!(text.contains("assistant:\n  default: codex"), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_ends_a_running_workflow_promptly_with_143() {
+    let user = user();
+    user.seen_notice();
+    let workflows = user.project().join(".archon/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(
+        workflows.join("slow.yaml"),
+        "name: slow\ndescription: waits\nnodes:\n  - id: wait\n    bash: sleep 30\n",
+    )
+    .unwrap();
+    let mut child = user
+        .command(&["workflow", "run", "slow"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the workflow has started (its run_started event is recorded).
+    let started = wait_until(Duration::from_secs(20), || {
+        user.all_file_contents().contains("workflow.run_started")
+    });
+    assert!(started);
+    // SAFETY: sending a signal to our own child process.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let mut status = None;
+    wait_until(Duration::from_secs(10), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    let status = status.expect("archon ends after SIGTERM");
+    assert_eq!(status.code(), Some(143));
+    let events = user.inspect();
+    let completed = events
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "cli.command_completed" && e["properties"]["command"] == "workflow")
+        .expect("completion recorded");
+    assert_eq!(completed["properties"]["exit_code"], 143);
+    let failed = events
+        .iter()
+        .find(|e| e["event"] == "workflow.run_failed")
+        .unwrap();
+    assert_eq!(failed["properties"]["error_class"], "interrupted");
+}
+
+#[test]
+fn an_invalid_workflow_runs_nothing_and_exits_2() {
+    let user = user();
+    user.seen_notice();
+    let workflows = user.project().join(".archon/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    let ran = user.project().join("ran");
+    std::fs::write(
+        workflows.join("cyclic.yaml"),
+        format!(
+            "name: cyclic\nnodes:\n  - id: a\n    bash: touch {}\n    depends_on: [b]\n  - id: b\n    bash: touch {}\n    depends_on: [a]\n",
+            ran.display(),
+            ran.display()
+        ),
+    )
+    .unwrap();
+    let (_, stderr) = user.expect(&["workflow", "run", "cyclic"], 2);
+    assert!(stderr.contains("cyclic.yaml"), "names the file: {stderr}");
+    assert!(!ran.exists(), "nothing ran");
+}

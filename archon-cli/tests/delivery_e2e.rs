@@ -1,0 +1,178 @@
+//! End to end: the keyed archon binary, a temporary home, and the capture server on 127.0.0.1.
+
+mod common;
+
+use capture_server::CaptureServer;
+use common::*;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::Duration;
+
+#[test]
+fn a_default_install_sends_nothing_and_creates_no_id() {
+    let server = CaptureServer::start();
+    let user = User::keyed(server.url());
+    user.expect(&["version"], 0);
+    user.expect(&["workflow", "list"], 0);
+    user.expect(&["telemetry", "status"], 0);
+    // Nothing is queued, so no delivery process starts; give one the time anyway.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(server.requests().is_empty());
+    assert!(!user.archon_home().join("telemetry-id").exists());
+    assert!(!user.archon_home().join("telemetry/queue.jsonl").exists());
+}
+
+#[test]
+fn after_opting_in_the_next_command_arrives_and_inspect_matches_it() {
+    let server = CaptureServer::start();
+    let user = User::keyed(server.url());
+    user.seen_notice();
+    let (stdout, _) = user.expect(&["telemetry", "on"], 0);
+    assert!(stdout.contains("Telemetry is on"), "{stdout}");
+    assert!(
+        !stdout.contains("cannot send"),
+        "the keyed build can send: {stdout}"
+    );
+    let id = std::fs::read_to_string(user.archon_home().join("telemetry-id")).unwrap();
+
+    user.expect(&["version"], 0);
+    let received = server.wait_for_events(3, DELIVERY_WAIT);
+    assert_eq!(
+        names(&received),
+        [
+            "binary.startup",
+            "cli.command_invoked",
+            "cli.command_completed"
+        ]
+    );
+    for event in &received {
+        assert_eq!(event["distinct_id"], id.trim());
+    }
+    assert_eq!(received[1]["properties"]["command"], "version");
+    assert_eq!(received[2]["properties"]["exit_code"], 0);
+    for request in server.requests() {
+        assert_eq!(request.body.unwrap()["api_key"], E2E_KEY);
+    }
+
+    // What `inspect` shows is exactly what arrived, key for key.
+    let shown: HashMap<String, Value> = user
+        .inspect()
+        .into_iter()
+        .map(|event| (event["uuid"].as_str().unwrap().to_owned(), event))
+        .collect();
+    for event in &received {
+        let uuid = event["uuid"].as_str().unwrap();
+        assert_eq!(shown.get(uuid), Some(event), "inspect differs for {uuid}");
+    }
+}
+
+#[test]
+fn every_opt_out_stops_all_sending() {
+    let server = CaptureServer::start();
+    let mut user = User::keyed(server.url());
+    user.seen_notice();
+    user.expect(&["telemetry", "on"], 0);
+
+    for (name, value) in [
+        ("DO_NOT_TRACK", "1"),
+        ("ARCHON_NO_TELEMETRY", "1"),
+        ("ARCHON_TELEMETRY", "0"),
+    ] {
+        let mut command = user.command(&["version"]);
+        command.env(name, value);
+        assert!(command.output().unwrap().status.success());
+    }
+    user.expect(&["telemetry", "off"], 0);
+    user.expect(&["version"], 0);
+    user.set("ARCHON_TELEMETRY", "maybe");
+    user.expect(&["version"], 0);
+
+    std::thread::sleep(Duration::from_secs(3));
+    // Only the `telemetry on` run itself queued nothing (it started undecided), and every run
+    // after it was off: the server has seen nothing.
+    assert!(
+        server.requests().is_empty(),
+        "{:?}",
+        server.accepted_events()
+    );
+}
+
+#[test]
+fn nothing_the_user_wrote_reaches_the_server() {
+    const MARKER: &str = "zq7xmarker";
+    let server = CaptureServer::start();
+    let mut user = User::keyed(server.url());
+    user.seen_notice();
+    user.set("ARCHON_SECRET_SETTING", MARKER);
+    user.expect(&["telemetry", "on"], 0);
+
+    let project = user.project().join(format!("{MARKER}-repo"));
+    let workflows = project.join(".archon/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(
+        workflows.join(format!("{MARKER}.yaml")),
+        format!(
+            "name: {MARKER}-flow\ndescription: {MARKER} deploys\nnodes:\n  - id: {MARKER}-node\n    bash: |\n      echo \"{MARKER} output $ARCHON_MESSAGE\"\n      echo \"{MARKER} error\" >&2\n      exit 3\n"
+        ),
+    )
+    .unwrap();
+    let project = project.to_str().unwrap();
+    let (stdout, stderr) = user.expect(
+        &[
+            "workflow",
+            "run",
+            &format!("{MARKER}-flow"),
+            &format!("{MARKER} message"),
+            "--cwd",
+            project,
+        ],
+        1,
+    );
+    assert!(
+        stdout.contains(&format!("{MARKER} output")),
+        "the node ran: {stdout}"
+    );
+    assert!(stderr.contains(&format!("{MARKER} error")), "{stderr}");
+
+    let received = server.wait_for_events(6, DELIVERY_WAIT);
+    let sent = names(&received);
+    for expected in [
+        "workflow.run_started",
+        "workflow.node_failed",
+        "workflow.run_failed",
+        "cli.command_completed",
+    ] {
+        assert!(
+            sent.iter().any(|name| name == expected),
+            "{expected} missing from {sent:?}"
+        );
+    }
+    let failed = received
+        .iter()
+        .find(|e| e["event"] == "workflow.run_failed")
+        .unwrap();
+    assert_eq!(failed["properties"]["workflow_name"], "user-defined");
+    assert_eq!(failed["properties"]["error_class"], "node_failed");
+    assert_eq!(failed["properties"]["failed_node_type"], "bash");
+
+    let everything_sent = serde_json::to_string(
+        &server
+            .requests()
+            .iter()
+            .map(|r| r.body.clone())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(
+        !everything_sent.contains(MARKER),
+        "the marker leaked: {everything_sent}"
+    );
+    assert!(!everything_sent.contains(user.dir.path().to_str().unwrap()));
+    // Nor was it written into telemetry's own files.
+    let telemetry_files = user.all_file_contents();
+    let leaked = telemetry_files
+        .lines()
+        .filter(|line| line.contains("\"event\"") && line.contains(MARKER))
+        .count();
+    assert_eq!(leaked, 0);
+}

@@ -220,3 +220,41 @@ fn error_class(failure: FailureKind) -> ErrorClass {
         FailureKind::Interrupted => ErrorClass::Interrupted,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_workflows_are_exactly_the_names_telemetry_lets_through() {
+        assert_eq!(
+            workflows::BUNDLED_WORKFLOW_NAMES,
+            telemetry_schema::BUNDLED_WORKFLOWS
+        );
+        let loaded = workflows::load(Path::new("/nonexistent-archon-test-dir"));
+        for workflow in &loaded.workflows {
+            assert_eq!(workflow.source, Source::Bundled);
+            assert!(
+                !telemetry_name(workflow).is_user_defined(),
+                "{}",
+                workflow.name
+            );
+            assert_eq!(
+                telemetry_schema::TelemetryEnum::as_str(&telemetry_name(workflow)),
+                workflow.name
+            );
+        }
+    }
+
+    #[test]
+    fn a_user_file_with_a_bundled_name_is_user_defined() {
+        let workflow = Workflow {
+            name: "archon-assist".into(),
+            description: String::new(),
+            provider: None,
+            nodes: Vec::new(),
+            source: Source::File("/home/me/.archon/workflows/archon-assist.yaml".into()),
+        };
+        assert!(telemetry_name(&workflow).is_user_defined());
+    }
+}

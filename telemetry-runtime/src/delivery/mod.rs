@@ -133,7 +133,7 @@ pub fn deliver(store: &Store, env: &Environment, config: &DeliveryConfig) -> Del
         ConsentState::Undecided => return DeliveryReport::skipped("telemetry is not on"),
     }
     let mut report = DeliveryReport::default();
-    let _running = match FileLock::try_acquire(&store.delivery_lock_path()) {
+    let mut running = match FileLock::try_acquire(&store.delivery_lock_path()) {
         Ok(Some(lock)) => lock,
         Ok(None) => {
             report.skipped = Some("another delivery is running");
@@ -148,11 +148,53 @@ pub fn deliver(store: &Store, env: &Environment, config: &DeliveryConfig) -> Del
         report.skipped = Some("the PostHog client cannot be set up");
         return report;
     };
+    let started = Instant::now();
+    loop {
+        drain(store, &sender, config, started, &mut report);
+        drop(running);
+        // A process that queued an event while this delivery held the lock saw it running
+        // and started none; look once more after letting go, so that event does not wait
+        // for the next archon command.
+        let more = queue::read(store).is_ok_and(|q| !q.events.is_empty());
+        if report.gave_up.is_some() || started.elapsed() >= config.time_limit || !more {
+            break;
+        }
+        match FileLock::try_acquire(&store.delivery_lock_path()) {
+            Ok(Some(lock)) => running = lock,
+            // Another delivery took over, or the lock is gone: it is theirs now.
+            _ => break,
+        }
+    }
+    let _ = state::update(store, |s| {
+        s.delivered += report.delivered;
+        s.dropped_rejected += report.dropped_rejected;
+        s.dropped_before_opt_in += report.dropped_before_opt_in;
+        match &report.gave_up {
+            Some(reason) => record_failure(s, reason),
+            None if report.requests > 0 => {
+                s.last_success_at = Some(format_timestamp(chrono::Utc::now()));
+                s.last_outcome = Some(format!("sent {} events", report.delivered));
+                s.consecutive_failures = 0;
+            }
+            None => {}
+        }
+    });
+    report
+}
+
+/// Sends batches until the queue is empty, the time limit is reached or the server refuses.
+/// The caller holds the delivery lock.
+fn drain(
+    store: &Store,
+    sender: &Sender,
+    config: &DeliveryConfig,
+    started: Instant,
+    report: &mut DeliveryReport,
+) {
     let opted_in_at = state::read(store)
         .opted_in_at
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok());
 
-    let started = Instant::now();
     let mut batch_size = MAX_BATCH;
     let mut backoff = config.first_backoff;
     loop {
@@ -212,21 +254,6 @@ pub fn deliver(store: &Store, env: &Environment, config: &DeliveryConfig) -> Del
             }
         }
     }
-    let _ = state::update(store, |s| {
-        s.delivered += report.delivered;
-        s.dropped_rejected += report.dropped_rejected;
-        s.dropped_before_opt_in += report.dropped_before_opt_in;
-        match &report.gave_up {
-            Some(reason) => record_failure(s, reason),
-            None if report.requests > 0 => {
-                s.last_success_at = Some(format_timestamp(chrono::Utc::now()));
-                s.last_outcome = Some(format!("sent {} events", report.delivered));
-                s.consecutive_failures = 0;
-            }
-            None => {}
-        }
-    });
-    report
 }
 
 fn record_failure(state: &mut state::TelemetryState, reason: &str) {

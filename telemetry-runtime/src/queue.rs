@@ -67,20 +67,47 @@ pub(crate) fn rewrite_locked(store: &Store, events: &[WireEvent]) -> io::Result<
 }
 
 /// Removes the events with these uuids (delivered, or dropped), keeping everything else,
-/// including what was appended while they were being sent.
+/// including what was appended while they were being sent. Kept lines are copied as they are,
+/// not parsed and written again; lines without a readable uuid are dropped and counted.
 pub(crate) fn remove(store: &Store, uuids: &HashSet<Uuid>) -> io::Result<()> {
     let _lock = store.lock()?;
-    let contents = read_unlocked(store)?;
-    let kept: Vec<WireEvent> = contents
-        .events
-        .into_iter()
-        .filter(|event| !uuids.contains(&event.uuid))
-        .collect();
-    rewrite_locked(store, &kept)?;
-    if contents.unreadable_lines > 0 {
-        state::update_locked(store, |s| s.dropped_unreadable += contents.unreadable_lines)?;
+    let Some(bytes) = files::read_limited(&store.queue_path(), MAX_READABLE_BYTES)? else {
+        return Ok(());
+    };
+    let mut kept = Vec::with_capacity(bytes.len());
+    let mut unreadable = 0;
+    for line in bytes.split(|b| *b == b'\n').filter(|line| !line.is_empty()) {
+        match line_uuid(line) {
+            Some(uuid) if uuids.contains(&uuid) => {}
+            Some(_) => {
+                kept.extend_from_slice(line);
+                kept.push(b'\n');
+            }
+            None => unreadable += 1,
+        }
+    }
+    files::write_atomic(&store.queue_path(), &kept, files::PRIVATE_FILE_MODE)?;
+    if unreadable > 0 {
+        state::update_locked(store, |s| s.dropped_unreadable += unreadable)?;
     }
     Ok(())
+}
+
+/// The uuid of a queue line, read from the start of the line where archon writes it
+/// (`{"uuid":"…"`), else by parsing the line; `None` for a line that is not a wire object.
+fn line_uuid(line: &[u8]) -> Option<Uuid> {
+    const PREFIX: &[u8] = b"{\"uuid\":\"";
+    let fast = line
+        .strip_prefix(PREFIX)
+        .and_then(|rest| rest.get(..36))
+        .and_then(|text| Uuid::try_parse_ascii(text).ok());
+    // The fast path only trusts a line that is also a whole wire object.
+    match fast {
+        Some(uuid) if line.ends_with(b"}") && line.len() > 60 => Some(uuid),
+        _ => serde_json::from_slice::<WireEvent>(line)
+            .ok()
+            .map(|event| event.uuid),
+    }
 }
 
 /// Empties the queue (telemetry was turned off).

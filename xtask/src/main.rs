@@ -1,6 +1,7 @@
 //! Project tasks for archon-telemetry, run as `cargo xtask <task>` (an alias in
 //! .cargo/config.toml). Each task is a module; this file only reads the command line.
 
+mod bench;
 mod catalog;
 mod diff;
 mod dist;
@@ -16,7 +17,8 @@ mod workspace;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// Project tasks for archon-telemetry: the policy page, the schema lock and the release build.
+/// Project tasks for archon-telemetry: the policy page, the schema lock, the release build and
+/// the benchmark.
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
@@ -62,6 +64,14 @@ enum Task {
         #[arg(long)]
         target: Option<String>,
     },
+    /// Measure what telemetry costs: archon's run time with telemetry off, undecided and on
+    /// (server reachable, port refused, host silent), its memory, the binary's size, and the
+    /// runtime's micro-benchmarks. Builds a release archon with a test key first.
+    Bench {
+        /// Timed runs of each command in each setting (the median is reported).
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -73,6 +83,7 @@ fn main() -> ExitCode {
             allow_breaking,
         } => schema::run(*check, *allow_breaking),
         Task::Dist { target } => dist::run(target.as_deref()),
+        Task::Bench { runs } => bench::run(*runs),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -182,6 +182,20 @@ pub fn deliver(store: &Store, env: &Environment, config: &DeliveryConfig) -> Del
     report
 }
 
+/// Delivered (or dropped) events are removed from the queue after this many, and whenever the
+/// delivery pauses or stops. Removing after every batch would rewrite the whole queue a hundred
+/// times for 10,000 events; a crash between removals only means PostHog sees some events
+/// again, with the same uuids, and drops them.
+const REMOVE_EVERY: usize = 1_000;
+
+/// How one pass over the queue ended.
+enum Pass {
+    /// Everything read was sent (or dropped): read the queue again for newer events.
+    Done,
+    /// Stop delivering (`report.gave_up` says why).
+    Stop,
+}
+
 /// Sends batches until the queue is empty, the time limit is reached or the server refuses.
 /// The caller holds the delivery lock.
 fn drain(
@@ -194,17 +208,10 @@ fn drain(
     let opted_in_at = state::read(store)
         .opted_in_at
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok());
-
-    let mut batch_size = MAX_BATCH;
-    let mut backoff = config.first_backoff;
     loop {
-        if started.elapsed() >= config.time_limit {
-            report.gave_up = Some("the time limit for one delivery was reached".to_owned());
-            break;
-        }
         let Ok(contents) = queue::read(store) else {
             report.gave_up = Some("the queue cannot be read".to_owned());
-            break;
+            return;
         };
         let (sendable, stale): (Vec<WireEvent>, Vec<WireEvent>) =
             contents.events.into_iter().partition(|event| {
@@ -220,25 +227,73 @@ fn drain(
             let _ = queue::remove(store, &uuids(&stale));
         }
         if sendable.is_empty() {
-            break;
+            return;
         }
-        let batch = &sendable[..batch_size.min(sendable.len())];
+        let mut finished = HashSet::new();
+        let pass = send_all(
+            &sendable,
+            sender,
+            config,
+            started,
+            report,
+            store,
+            &mut finished,
+        );
+        if !finished.is_empty() && queue::remove(store, &finished).is_err() {
+            report.gave_up = Some("delivered events cannot be removed from the queue".to_owned());
+            return;
+        }
+        if let Pass::Stop = pass {
+            return;
+        }
+    }
+}
+
+/// Sends `events` in order, collecting the uuids that are done with (delivered or dropped) in
+/// `finished`, which it empties into the queue every [`REMOVE_EVERY`] events and before waiting.
+fn send_all(
+    events: &[WireEvent],
+    sender: &Sender,
+    config: &DeliveryConfig,
+    started: Instant,
+    report: &mut DeliveryReport,
+    store: &Store,
+    finished: &mut HashSet<uuid::Uuid>,
+) -> Pass {
+    let mut batch_size = MAX_BATCH;
+    let mut backoff = config.first_backoff;
+    let mut next = 0;
+    while next < events.len() {
+        if started.elapsed() >= config.time_limit {
+            report.gave_up = Some("the time limit for one delivery was reached".to_owned());
+            return Pass::Stop;
+        }
+        if finished.len() >= REMOVE_EVERY {
+            if queue::remove(store, finished).is_err() {
+                report.gave_up =
+                    Some("delivered events cannot be removed from the queue".to_owned());
+                return Pass::Stop;
+            }
+            finished.clear();
+        }
+        let batch = &events[next..(next + batch_size).min(events.len())];
         report.requests += 1;
         match sender.send(batch) {
             SendOutcome::Delivered => {
                 report.delivered += batch.len() as u64;
-                if queue::remove(store, &uuids(batch)).is_err() {
-                    report.gave_up =
-                        Some("delivered events cannot be removed from the queue".to_owned());
-                    break;
-                }
+                finished.extend(batch.iter().map(|event| event.uuid));
+                next += batch.len();
                 batch_size = MAX_BATCH;
                 backoff = config.first_backoff;
             }
             SendOutcome::Retry(reason) => {
                 if started.elapsed() + backoff >= config.time_limit {
                     report.gave_up = Some(reason.to_owned());
-                    break;
+                    return Pass::Stop;
+                }
+                // Record progress before waiting: the process may be stopped while it sleeps.
+                if !finished.is_empty() && queue::remove(store, finished).is_ok() {
+                    finished.clear();
                 }
                 std::thread::sleep(backoff);
                 backoff = (backoff * 2).min(Duration::from_secs(16));
@@ -246,14 +301,16 @@ fn drain(
             SendOutcome::Rejected if batch.len() > 1 => batch_size = batch.len() / 2,
             SendOutcome::Rejected => {
                 report.dropped_rejected += 1;
-                let _ = queue::remove(store, &uuids(batch));
+                finished.insert(batch[0].uuid);
+                next += 1;
             }
             SendOutcome::Refused(reason) => {
                 report.gave_up = Some(reason);
-                break;
+                return Pass::Stop;
             }
         }
     }
+    Pass::Done
 }
 
 fn record_failure(state: &mut state::TelemetryState, reason: &str) {

@@ -1,0 +1,313 @@
+//! `cargo xtask bench`: what telemetry costs the person running archon, measured on the real
+//! binary.
+//!
+//! It builds a release `archon` with a test key (into `target/bench-keyed`, so no real build is
+//! touched), then times `archon version` and a one-node `archon workflow run` with telemetry
+//! off, undecided, and on with a reachable server, a refused port and a host that accepts
+//! connections and never answers (the servers run in this process on 127.0.0.1). It reports
+//! medians as ratios to "off", the peak memory of archon, the binary's size and how much of it
+//! is telemetry, and then runs the runtime's micro-benchmarks (`cargo bench -p
+//! telemetry-runtime`: recording one event, the exit path, delivering 10,000 events).
+//!
+//! Numbers from a shared machine are noisy: compare ratios from one run, not runs from
+//! different days.
+
+use crate::failure::Failure;
+use crate::workspace;
+use capture_server::{CaptureServer, Reply};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The key the benchmark binary is built with; the servers it talks to are local.
+const BENCH_KEY: &str = "phc_bench_key_local_servers_only";
+
+/// How telemetry is set up for one series of runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Setting {
+    Off,
+    Undecided,
+    OnReachable,
+    OnRefused,
+    OnSilent,
+}
+
+impl Setting {
+    const ALL: [Setting; 5] = [
+        Setting::Off,
+        Setting::Undecided,
+        Setting::OnReachable,
+        Setting::OnRefused,
+        Setting::OnSilent,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Setting::Off => "off (DO_NOT_TRACK=1)",
+            Setting::Undecided => "undecided",
+            Setting::OnReachable => "on, server reachable",
+            Setting::OnRefused => "on, port refused",
+            Setting::OnSilent => "on, host never answers",
+        }
+    }
+}
+
+/// One measured command.
+struct Series {
+    setting: Setting,
+    command: &'static str,
+    median: Duration,
+    peak_rss_kib: i64,
+}
+
+/// Runs the benchmark.
+pub fn run(runs: usize) -> Result<(), Failure> {
+    let runs = runs.max(3);
+    let binary = build_keyed_binary()?;
+    let reachable = CaptureServer::start();
+    let silent = CaptureServer::start();
+    silent.script(std::iter::repeat_n(Reply::NeverAnswer, 100_000));
+    let refused = refused_url();
+
+    let mut results = Vec::new();
+    for setting in Setting::ALL {
+        let host = match setting {
+            Setting::OnReachable => Some(reachable.url().to_owned()),
+            Setting::OnRefused => Some(refused.clone()),
+            Setting::OnSilent => Some(silent.url().to_owned()),
+            Setting::Off | Setting::Undecided => None,
+        };
+        let home = Home::new(setting, host)?;
+        for (command, args) in [
+            ("archon version", &["version"][..]),
+            ("archon workflow run", &["workflow", "run", "bench"][..]),
+        ] {
+            // One unmeasured run warms the file cache and, when on, creates the id.
+            home.run(&binary, args)?;
+            let mut times = Vec::with_capacity(runs);
+            let mut peak = 0;
+            for _ in 0..runs {
+                let (time, rss) = home.run(&binary, args)?;
+                times.push(time);
+                peak = peak.max(rss);
+            }
+            times.sort();
+            results.push(Series {
+                setting,
+                command,
+                median: times[times.len() / 2],
+                peak_rss_kib: peak,
+            });
+        }
+    }
+    print_table(&results, runs);
+    print_size(&binary);
+    println!("\nMicro-benchmarks (cargo bench -p telemetry-runtime):\n");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(&cargo)
+        .current_dir(workspace::root())
+        .args(["bench", "-p", "telemetry-runtime"])
+        .status()
+        .map_err(|e| Failure::environment(format!("cannot run `{cargo} bench`: {e}")))?;
+    if !status.success() {
+        return Err(Failure::check("the runtime's benchmarks failed"));
+    }
+    Ok(())
+}
+
+fn build_keyed_binary() -> Result<PathBuf, Failure> {
+    let target = workspace::root().join("target").join("bench-keyed");
+    eprintln!(
+        "building a release archon with a test key into {} ...",
+        target.display()
+    );
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(&cargo)
+        .current_dir(workspace::root())
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "archon-cli",
+            "--bin",
+            "archon",
+        ])
+        .env("CARGO_TARGET_DIR", &target)
+        .env("ARCHON_POSTHOG_KEY", BENCH_KEY)
+        .env_remove("ARCHON_POSTHOG_HOST")
+        .status()
+        .map_err(|e| Failure::environment(format!("cannot run `{cargo} build`: {e}")))?;
+    if !status.success() {
+        return Err(Failure::check("building the benchmark binary failed"));
+    }
+    Ok(target.join("release").join("archon"))
+}
+
+/// A URL on 127.0.0.1 where nothing listens: a port taken and released again.
+fn refused_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .unwrap_or(9);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A temporary `$ARCHON_HOME` and project for one setting.
+struct Home {
+    dir: tempfile::TempDir,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Home {
+    fn new(setting: Setting, host: Option<String>) -> Result<Home, Failure> {
+        let dir = tempfile::tempdir().map_err(|e| Failure::environment(e.to_string()))?;
+        let archon_home = dir.path().join("archon-home");
+        let workflows = dir.path().join("project/.archon/workflows");
+        let setup = std::fs::create_dir_all(&archon_home)
+            .and_then(|()| std::fs::create_dir_all(&workflows))
+            .and_then(|()| std::fs::write(archon_home.join(".first-run-completed"), ""))
+            .and_then(|()| {
+                std::fs::write(
+                    workflows.join("bench.yaml"),
+                    "name: bench\ndescription: one small bash node\nnodes:\n  - id: hello\n    bash: echo hello\n",
+                )
+            });
+        setup.map_err(|e| Failure::environment(format!("cannot prepare a benchmark home: {e}")))?;
+        let mut env = vec![("ARCHON_HOME", archon_home.display().to_string())];
+        match setting {
+            Setting::Off => env.push(("DO_NOT_TRACK", "1".into())),
+            Setting::Undecided => {}
+            Setting::OnReachable | Setting::OnRefused | Setting::OnSilent => {
+                env.push(("ARCHON_TELEMETRY", "1".into()))
+            }
+        }
+        if let Some(host) = host {
+            env.push(("ARCHON_TELEMETRY_HOST", host));
+        }
+        Ok(Home { dir, env })
+    }
+
+    /// Runs archon once: wall time from start to exit, and its peak resident memory in KiB.
+    fn run(&self, binary: &Path, args: &[&str]) -> Result<(Duration, i64), Failure> {
+        let mut command = Command::new(binary);
+        command
+            .args(args)
+            .current_dir(self.dir.path().join("project"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        let start = Instant::now();
+        let child = command
+            .spawn()
+            .map_err(|e| Failure::environment(format!("cannot run {}: {e}", binary.display())))?;
+        let (code, rss) = wait_with_rusage(child.id());
+        let elapsed = start.elapsed();
+        if code != Some(0) {
+            return Err(Failure::check(format!(
+                "archon {} exited with {code:?} during the benchmark",
+                args.join(" ")
+            )));
+        }
+        Ok((elapsed, rss))
+    }
+}
+
+/// Waits for `pid` and returns its exit code and peak resident memory (KiB on Linux).
+#[allow(unsafe_code)]
+fn wait_with_rusage(pid: u32) -> (Option<i32>, i64) {
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value of that plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child with pointers to live, properly typed locals.
+    let waited = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    if waited < 0 {
+        return (None, 0);
+    }
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (code, usage.ru_maxrss)
+}
+
+fn print_table(results: &[Series], runs: usize) {
+    println!("\nMedian wall time over {runs} runs, and as a ratio to telemetry off:\n");
+    println!("| command | telemetry | median | ratio to off | peak RSS |");
+    println!("| --- | --- | --- | --- | --- |");
+    for series in results {
+        let off = results
+            .iter()
+            .find(|s| s.command == series.command && s.setting == Setting::Off)
+            .map_or(series.median, |s| s.median);
+        let ratio = series.median.as_secs_f64() / off.as_secs_f64().max(1e-9);
+        println!(
+            "| `{}` | {} | {:.2} ms | {:.2} | {} MiB |",
+            series.command,
+            series.setting.label(),
+            series.median.as_secs_f64() * 1000.0,
+            ratio,
+            series.peak_rss_kib / 1024,
+        );
+    }
+}
+
+/// The binary's size, and the share of it that symbol names attribute to telemetry and the
+/// HTTP/TLS stack only delivery uses. An estimate: `nm` sees only named code and data.
+fn print_size(binary: &Path) {
+    let total = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "\nBinary: {} ({:.1} MiB)",
+        binary.display(),
+        total as f64 / 1048576.0
+    );
+    let Ok(output) = Command::new("nm")
+        .args(["--size-sort", "--print-size", "--demangle"])
+        .arg(binary)
+        .output()
+    else {
+        println!("  (nm is not installed: no breakdown)");
+        return;
+    };
+    let text = String::from_utf8_lossy(&output.stdout);
+    let groups: [(&str, &[&str]); 2] = [
+        (
+            "telemetry crates",
+            &["telemetry_runtime", "telemetry_schema", "posthog_rs"],
+        ),
+        (
+            "HTTP/TLS stack used only for delivery",
+            &[
+                "reqwest", "hyper", "h2::", "rustls", "ring::", "aws_lc", "tokio", "http::",
+                "webpki", "tower",
+            ],
+        ),
+    ];
+    let mut named = 0u64;
+    let mut sums = [0u64; 2];
+    for line in text.lines() {
+        let mut parts = line.splitn(4, ' ');
+        let (Some(_address), Some(size), Some(_kind), Some(name)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let Ok(size) = u64::from_str_radix(size, 16) else {
+            continue;
+        };
+        named += size;
+        let name = name.trim_start_matches('<');
+        for (i, (_, prefixes)) in groups.iter().enumerate() {
+            if prefixes.iter().any(|p| name.starts_with(p)) {
+                sums[i] += size;
+            }
+        }
+    }
+    println!("  named symbols: {:.1} MiB", named as f64 / 1048576.0);
+    for (i, (label, _)) in groups.iter().enumerate() {
+        println!("  {label}: {:.1} MiB", sums[i] as f64 / 1048576.0);
+    }
+}

@@ -48,7 +48,9 @@ impl DeliveryStatus {
     /// A few words for people.
     pub fn describe(self) -> &'static str {
         match self {
-            DeliveryStatus::NotSent => "not sent: telemetry was not on",
+            DeliveryStatus::NotSent => {
+                "not sent: recorded while telemetry was not on, on the first run, or by a build that cannot send"
+            }
             DeliveryStatus::Waiting => "waiting to be sent",
             DeliveryStatus::LeftQueue => "sent (or dropped, see `archon telemetry status`)",
         }

@@ -69,7 +69,11 @@ pub fn run(runs: usize) -> Result<(), Failure> {
     silent.script(std::iter::repeat_n(Reply::NeverAnswer, 100_000));
     let refused = refused_url();
 
-    let mut results = Vec::new();
+    let commands: [(&'static str, &[&str]); 2] = [
+        ("archon version", &["version"]),
+        ("archon workflow run", &["workflow", "run", "bench"]),
+    ];
+    let mut homes = Vec::new();
     for setting in Setting::ALL {
         let host = match setting {
             Setting::OnReachable => Some(reachable.url().to_owned()),
@@ -78,28 +82,46 @@ pub fn run(runs: usize) -> Result<(), Failure> {
             Setting::Off | Setting::Undecided => None,
         };
         let home = Home::new(setting, host)?;
-        for (command, args) in [
-            ("archon version", &["version"][..]),
-            ("archon workflow run", &["workflow", "run", "bench"][..]),
-        ] {
-            // One unmeasured run warms the file cache and, when on, creates the id.
+        // One unmeasured run of each command warms the file cache and, when on, creates the id.
+        for (_, args) in &commands {
             home.run(&binary, args)?;
-            let mut times = Vec::with_capacity(runs);
-            let mut peak = 0;
-            for _ in 0..runs {
+        }
+        homes.push((setting, home));
+    }
+    // Round-robin over settings, so that load from elsewhere on the machine falls on all of
+    // them alike rather than on whichever series ran at the time.
+    let mut samples: Vec<(Setting, &'static str, Vec<Duration>, i64)> = Vec::new();
+    for (setting, _) in &homes {
+        for (command, _) in &commands {
+            samples.push((*setting, command, Vec::with_capacity(runs), 0));
+        }
+    }
+    for _ in 0..runs {
+        for (setting, home) in &homes {
+            for (command, args) in &commands {
                 let (time, rss) = home.run(&binary, args)?;
-                times.push(time);
-                peak = peak.max(rss);
+                if let Some(sample) = samples
+                    .iter_mut()
+                    .find(|(s, c, _, _)| s == setting && c == command)
+                {
+                    sample.2.push(time);
+                    sample.3 = sample.3.max(rss);
+                }
             }
+        }
+    }
+    let results: Vec<Series> = samples
+        .into_iter()
+        .map(|(setting, command, mut times, peak_rss_kib)| {
             times.sort();
-            results.push(Series {
+            Series {
                 setting,
                 command,
                 median: times[times.len() / 2],
-                peak_rss_kib: peak,
-            });
-        }
-    }
+                peak_rss_kib,
+            }
+        })
+        .collect();
     print_table(&results, runs);
     print_size(&binary);
     println!("\nMicro-benchmarks (cargo bench -p telemetry-runtime):\n");
@@ -236,8 +258,8 @@ fn wait_with_rusage(pid: u32) -> (Option<i32>, i64) {
 
 fn print_table(results: &[Series], runs: usize) {
     println!("\nMedian wall time over {runs} runs, and as a ratio to telemetry off:\n");
-    println!("| command | telemetry | median | ratio to off | peak RSS |");
-    println!("| --- | --- | --- | --- | --- |");
+    println!("| command | telemetry | median | ratio to off | difference | peak RSS |");
+    println!("| --- | --- | --- | --- | --- | --- |");
     for series in results {
         let off = results
             .iter()
@@ -245,11 +267,12 @@ fn print_table(results: &[Series], runs: usize) {
             .map_or(series.median, |s| s.median);
         let ratio = series.median.as_secs_f64() / off.as_secs_f64().max(1e-9);
         println!(
-            "| `{}` | {} | {:.2} ms | {:.2} | {} MiB |",
+            "| `{}` | {} | {:.2} ms | {:.2} | {:+.2} ms | {} MiB |",
             series.command,
             series.setting.label(),
             series.median.as_secs_f64() * 1000.0,
             ratio,
+            (series.median.as_secs_f64() - off.as_secs_f64()) * 1000.0,
             series.peak_rss_kib / 1024,
         );
     }

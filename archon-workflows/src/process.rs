@@ -128,6 +128,9 @@ fn wait(child: &mut Child, interrupt: Option<&AtomicBool>) -> Exit {
     let Some(interrupt) = interrupt else {
         return child.wait().map(exit_of).unwrap_or(Exit::Unknown);
     };
+    // Start polling fast and slow down, so a node that ends quickly costs about a millisecond
+    // of waiting rather than a whole interval.
+    let mut pause = Duration::from_millis(1);
     loop {
         match child.try_wait() {
             Ok(Some(status)) => return exit_of(status),
@@ -141,7 +144,8 @@ fn wait(child: &mut Child, interrupt: Option<&AtomicBool>) -> Exit {
             let _ = child.wait();
             return Exit::Interrupted;
         }
-        thread::sleep(POLL_INTERVAL);
+        thread::sleep(pause);
+        pause = (pause * 2).min(POLL_INTERVAL);
     }
 }
 

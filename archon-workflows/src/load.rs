@@ -171,11 +171,12 @@ fn user_files(cwd: &Path, problems: &mut Vec<WorkflowError>) -> Vec<PathBuf> {
     paths
 }
 
-/// The problem of a workflow name declared by several user files: it names every file.
+/// The problem of a workflow name declared by several user files: it names every file (the
+/// others in the message, made printable like the first one is when shown).
 fn duplicate_name(name: &str, files: &[UserFile]) -> WorkflowError {
     let others: Vec<String> = files[1..]
         .iter()
-        .map(|(path, _)| path.display().to_string())
+        .map(|(path, _)| crate::text::printable(&path.display().to_string()).into_owned())
         .collect();
     WorkflowError {
         workflow: Some(name.to_owned()),

@@ -3,7 +3,9 @@
 //! silence) and a record of everything it received.
 //!
 //! It listens on loopback only and answers nothing but `/batch/`; it is never used outside
-//! tests.
+//! tests. Like PostHog, it can refuse bodies over a size limit with 413
+//! ([`CaptureServer::set_body_limit`]), and a stopped server can be started again on the same
+//! port ([`CaptureServer::start_on_port`]), for a host that was down and comes back.
 
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -32,11 +34,15 @@ pub struct Received {
     pub status: Option<u16>,
     /// The parsed body, if it was JSON.
     pub body: Option<Value>,
+    /// The body's length in bytes.
+    pub size: usize,
 }
 
 #[derive(Default)]
 struct Shared {
     script: VecDeque<Reply>,
+    /// Bodies longer than this are answered 413 (PostHog's capture refuses bodies over 20 MB).
+    body_limit: Option<usize>,
     received: Vec<Received>,
     /// Requests held open by [`Reply::NeverAnswer`], answered only when the server stops.
     held: Vec<tiny_http::Request>,
@@ -54,6 +60,28 @@ impl CaptureServer {
     /// Starts a server on a free port of 127.0.0.1 that accepts every valid batch.
     pub fn start() -> CaptureServer {
         let server = tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1");
+        CaptureServer::serving(server)
+    }
+
+    /// Starts a server on `port` of 127.0.0.1, such as the port of a server that was stopped:
+    /// the host is back. Waits a little for the old listener to be closed; panics if the port
+    /// stays taken.
+    pub fn start_on_port(port: u16) -> CaptureServer {
+        let address = format!("127.0.0.1:{port}");
+        let mut attempts = 0;
+        loop {
+            match tiny_http::Server::http(&address) {
+                Ok(server) => return CaptureServer::serving(server),
+                Err(error) if attempts >= 40 => panic!("cannot bind {address}: {error}"),
+                Err(_) => {
+                    attempts += 1;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+
+    fn serving(server: tiny_http::Server) -> CaptureServer {
         let port = server.server_addr().to_ip().expect("an IP address").port();
         let shared = Arc::new(Mutex::new(Shared::default()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -73,6 +101,21 @@ impl CaptureServer {
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .expect("the URL ends with the port")
+    }
+
+    /// Answers 413 (Payload Too Large) to every request whose body is longer than `bytes`, as
+    /// PostHog's capture service does above 20 MB; such requests take nothing from the script.
+    pub fn set_body_limit(&self, bytes: usize) {
+        self.lock().body_limit = Some(bytes);
     }
 
     /// Answers the next requests with `replies`, in order; after them, valid batches get 200.
@@ -133,16 +176,18 @@ fn serve(server: tiny_http::Server, shared: Arc<Mutex<Shared>>, stop: Arc<Atomic
         let mut body = String::new();
         let readable = std::io::Read::read_to_string(request.as_reader(), &mut body).is_ok();
         let parsed: Option<Value> = serde_json::from_str(&body).ok();
+        let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
         let verdict = if request.url().trim_end_matches('/') != "/batch" {
             Err(404)
         } else if *request.method() != tiny_http::Method::Post {
             Err(405)
         } else if !readable {
             Err(400)
+        } else if guard.body_limit.is_some_and(|limit| body.len() > limit) {
+            Err(413)
         } else {
             validate(parsed.as_ref()).map_err(|_| 400)
         };
-        let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
         let reply = match verdict {
             Err(status) => Reply::Status(status),
             Ok(()) => guard.script.pop_front().unwrap_or(Reply::Status(200)),
@@ -151,6 +196,7 @@ fn serve(server: tiny_http::Server, shared: Arc<Mutex<Shared>>, stop: Arc<Atomic
         guard.received.push(Received {
             status: None,
             body: parsed,
+            size: body.len(),
         });
         match reply {
             Reply::NeverAnswer => guard.held.push(request),

@@ -34,6 +34,9 @@ pub struct ConfigError {
     pub line: Option<u64>,
     /// What is wrong, and where relevant how to fix it.
     pub reason: String,
+    /// True when the file (or its folder) could not be read or written, as with a read-only
+    /// home; false when what it holds is the problem.
+    pub io: bool,
 }
 
 impl fmt::Display for ConfigError {
@@ -63,23 +66,29 @@ struct RawTelemetry {
 
 /// The text of the config file, `None` when there is none.
 fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
-    let error = |reason: String| ConfigError {
+    let error = |reason: String, io: bool| ConfigError {
         path: path.to_owned(),
         line: None,
         reason,
+        io,
     };
     let bytes = match files::read_limited(path, MAX_CONFIG_BYTES) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
-            return Err(error(format!(
-                "larger than {} KiB; an archon config is a few lines",
-                MAX_CONFIG_BYTES / 1024
-            )))
+            return Err(error(
+                format!(
+                    "larger than {} KiB; an archon config is a few lines",
+                    MAX_CONFIG_BYTES / 1024
+                ),
+                false,
+            ))
         }
-        Err(e) => return Err(error(format!("cannot be read ({e})"))),
+        Err(e) => return Err(error(format!("cannot be read ({e})"), true)),
     };
     bytes
-        .map(|bytes| String::from_utf8(bytes).map_err(|_| error("is not UTF-8 text".to_owned())))
+        .map(|bytes| {
+            String::from_utf8(bytes).map_err(|_| error("is not UTF-8 text".to_owned(), false))
+        })
         .transpose()
 }
 
@@ -93,9 +102,10 @@ fn parse(path: &Path, text: &str) -> Result<TelemetrySettings, ConfigError> {
     if is_blank_yaml(text) {
         return Ok(TelemetrySettings::default());
     }
-    match serde_saphyr::from_str::<RawConfig>(text) {
+    // `Option`: a document with nothing in it (`---` alone) is an empty config.
+    match serde_saphyr::from_str::<Option<RawConfig>>(text) {
         Ok(raw) => {
-            let telemetry = raw.telemetry.unwrap_or_default();
+            let telemetry = raw.unwrap_or_default().telemetry.unwrap_or_default();
             Ok(TelemetrySettings {
                 enabled: telemetry.enabled,
                 host: telemetry.host,
@@ -105,6 +115,7 @@ fn parse(path: &Path, text: &str) -> Result<TelemetrySettings, ConfigError> {
             path: path.to_owned(),
             line: error.location().map(|location| location.line()),
             reason: first_line(&error.to_string()),
+            io: false,
         }),
     }
 }
@@ -113,7 +124,17 @@ fn parse(path: &Path, text: &str) -> Result<TelemetrySettings, ConfigError> {
 /// line number is reported separately) or the echo of the file's text.
 fn first_line(message: &str) -> String {
     let line = message.lines().next().unwrap_or("not valid YAML").trim();
-    line.strip_prefix("error: ").unwrap_or(line).to_owned()
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    strip_location(line).unwrap_or(line).to_owned()
+}
+
+/// `rest` of `line N column M: rest`.
+fn strip_location(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("line ")?;
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    let rest = rest.strip_prefix(" column ")?;
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    rest.strip_prefix(": ").filter(|rest| !rest.is_empty())
 }
 
 /// The telemetry settings in the config file at `path`; all unset when there is no file.
@@ -137,6 +158,7 @@ pub fn read_word(path: &Path, section: &str, key: &str) -> Result<Option<String>
         path: path.to_owned(),
         line: error.location().map(|location| location.line()),
         reason: first_line(&error.to_string()),
+        io: false,
     })?;
     Ok(match &value[section][key] {
         serde_json::Value::String(word) => Some(word.clone()),
@@ -168,6 +190,11 @@ pub fn set_value(
         path: path.to_owned(),
         line,
         reason,
+        io: false,
+    };
+    let io_error = |reason: String| ConfigError {
+        io: true,
+        ..error(None, reason)
     };
     let original = read_text(path)?.unwrap_or_default();
     // Refuse to edit what we cannot read: the user's file stays as it is.
@@ -189,34 +216,63 @@ pub fn set_value(
         })?
     };
 
-    // Check the edit did what it should before the user's file is replaced.
-    let reparsed: serde_json::Value = serde_saphyr::from_str(&edited).map_err(|e| {
+    // Check the edit did what it should, and nothing else, before the user's file is
+    // replaced: the file must now mean exactly what it meant plus `section.key: value`. (An
+    // alias of the value that was replaced, for one, would have changed with it.)
+    let unsafe_edit = |reason: Option<String>| {
+        let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();
         error(
             None,
-            format!(
-                "could not be edited safely ({}); edit it by hand to set {section}.{key}",
-                first_line(&e.to_string())
-            ),
+            format!("could not be edited safely{reason}; edit it by hand to set {section}.{key}"),
         )
-    })?;
-    let written = &reparsed[section][key];
-    let expected = match value {
+    };
+    let as_data = |text: &str| {
+        serde_saphyr::from_str::<serde_json::Value>(text)
+            .map_err(|e| unsafe_edit(Some(first_line(&e.to_string()))))
+    };
+    let mut expected = if is_blank_yaml(&original) {
+        serde_json::Value::Null
+    } else {
+        as_data(&original)?
+    };
+    let value_data = match value {
         ConfigValue::Bool(b) => serde_json::Value::Bool(b),
         ConfigValue::Word(w) => serde_json::Value::from(w),
     };
-    if *written != expected {
-        return Err(error(
-            None,
-            format!("could not be edited safely; edit it by hand to set {section}.{key}"),
-        ));
+    if !set_in(&mut expected, section, key, value_data) || as_data(&edited)? != expected {
+        return Err(unsafe_edit(None));
     }
 
     if let Some(dir) = path.parent() {
         files::ensure_private_dir(dir)
-            .map_err(|e| error(None, format!("folder cannot be created ({e})")))?;
+            .map_err(|e| io_error(format!("folder cannot be created ({e})")))?;
     }
     files::write_atomic(path, edited.as_bytes(), existing_mode(path))
-        .map_err(|e| error(None, format!("cannot be written ({e})")))
+        .map_err(|e| io_error(format!("cannot be written ({e})")))
+}
+
+/// Sets `section.key` to `value` in `data` (plain data read from YAML), creating the mapping
+/// and the section as an edit of the file would. False when `data` or its section is not a
+/// mapping, which no edit can change.
+fn set_in(
+    data: &mut serde_json::Value,
+    section: &str,
+    key: &str,
+    value: serde_json::Value,
+) -> bool {
+    if data.is_null() {
+        *data = serde_json::Value::Object(serde_json::Map::new());
+    }
+    let section = data
+        .as_object_mut()
+        .map(|root| root.entry(section).or_insert_with(|| serde_json::json!({})));
+    match section.and_then(serde_json::Value::as_object_mut) {
+        Some(section) => {
+            section.insert(key.to_owned(), value);
+            true
+        }
+        None => false,
+    }
 }
 
 fn render(value: ConfigValue<'_>) -> String {
@@ -232,11 +288,16 @@ fn edit_mapping(
     key: &str,
     value: ConfigValue<'_>,
 ) -> Result<String, String> {
-    let document =
-        yaml_edit::Document::from_str(text).map_err(|e| format!("cannot be edited ({e})"))?;
-    let root = document
-        .as_mapping()
-        .ok_or("is not a mapping of keys to values")?;
+    // The whole stream, not just its document: directives (`%YAML 1.2`) and comments before
+    // `---` or after `...` are kept too.
+    let file =
+        yaml_edit::YamlFile::from_str(text).map_err(|e| format!("cannot be edited ({e})"))?;
+    let mut documents = file.documents();
+    let root = match (documents.next(), documents.next()) {
+        (Some(document), None) => document,
+        (None, _) => file.ensure_document(),
+        (Some(_), Some(_)) => return Err("holds more than one YAML document".to_owned()),
+    };
     match root.get_mapping(section) {
         Some(existing) => match value {
             ConfigValue::Bool(b) => existing.set(key, b),
@@ -253,10 +314,13 @@ fn edit_mapping(
             };
             let new_section = builder.build_document();
             let new_section = new_section.as_mapping().ok_or("cannot be edited")?;
-            root.set(section, new_section)
+            // Also gives a document with nothing in it (`---` alone) its mapping.
+            if !root.set(section, new_section) {
+                return Err("is not a mapping of keys to values".to_owned());
+            }
         }
     };
-    Ok(document.to_string())
+    Ok(file.to_string())
 }
 
 /// The permissions to give the replaced file: the user's own, or 0600 for a new file.
@@ -329,6 +393,8 @@ mod tests {
         let (_dir, path) = with_config("telemetry:\n  enabled: sometimes\n");
         let error = read_settings(&path).unwrap_err();
         assert_eq!(error.line, Some(2), "{error:?}");
+        // The line is said once, by the error, not again by the parser's message.
+        assert!(!error.reason.starts_with("line "), "{error:?}");
     }
 
     #[test]

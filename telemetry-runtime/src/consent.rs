@@ -146,6 +146,7 @@ mod tests {
             path: "/h/config.yaml".into(),
             line: Some(3),
             reason: "bad".into(),
+            io: false,
         })
     }
 

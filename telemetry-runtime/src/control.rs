@@ -12,6 +12,7 @@ use crate::recent::{self, DeliveryStatus, RecentEntry};
 use crate::state::{self, TelemetryState};
 use crate::store::Store;
 use crate::wire::format_timestamp;
+use crate::Telemetry;
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
@@ -41,7 +42,15 @@ impl fmt::Display for ControlError {
                 "neither ARCHON_HOME nor HOME is set, so archon has nowhere to keep its settings; set ARCHON_HOME to a folder"
             ),
             ControlError::Config(error) => write!(f, "{error}"),
-            ControlError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            ControlError::Io { path, error } => {
+                // The error may name the file already (see `files::with_path`).
+                let text = error.to_string();
+                if text.starts_with(&path.display().to_string()) {
+                    write!(f, "{text}")
+                } else {
+                    write!(f, "{}: {text}", path.display())
+                }
+            }
         }
     }
 }
@@ -157,6 +166,18 @@ pub struct Status {
     pub state: TelemetryState,
     /// `ARCHON_TELEMETRY_DEBUG` is set.
     pub debug: bool,
+    /// Why the process asking could not record events as consent asks (see
+    /// [`Telemetry::problem`]); only [`status_of`] fills it in.
+    pub recording_problem: Option<String>,
+}
+
+/// [`status`] as seen by this process's telemetry: adds why it could not record, if it could
+/// not (the anonymous id or telemetry's files cannot be created or written).
+pub fn status_of(telemetry: &Telemetry) -> Status {
+    Status {
+        recording_problem: telemetry.problem(),
+        ..status(telemetry.environment())
+    }
 }
 
 /// Gathers [`Status`]. Never fails: what cannot be read is reported as such.
@@ -177,6 +198,7 @@ pub fn status(env: &Environment) -> Status {
             last_event: None,
             state: TelemetryState::default(),
             debug: env.debug(),
+            recording_problem: None,
         };
     };
     let settings = config::read_settings(&store.config_path());
@@ -185,7 +207,7 @@ pub fn status(env: &Environment) -> Status {
     let waiting = if store.dir().exists() {
         queue::read(&store)
             .map(|q| q.events.len())
-            .map_err(|e| format!("the queue cannot be read ({e})"))
+            .map_err(|e| format!("{} cannot be read ({e})", store.queue_path().display()))
     } else {
         Ok(0)
     };
@@ -207,6 +229,7 @@ pub fn status(env: &Environment) -> Status {
         waiting,
         last_event,
         debug: env.debug(),
+        recording_problem: None,
     }
 }
 

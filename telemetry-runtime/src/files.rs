@@ -39,16 +39,35 @@ fn no_follow(options: &mut OpenOptions) -> &mut OpenOptions {
     options
 }
 
-/// Appends `bytes` to `path` (created 0600 if needed) in one write, and returns the file's size
-/// afterwards.
+/// Appends the line `bytes` to `path` (created 0600 if needed) in one write, and returns the
+/// file's size afterwards. If the file does not end with a newline (a write cut short by a full
+/// disk or a crash, or bytes that are not archon's), a newline is written first, so the new line
+/// is never glued to the broken one and lost with it.
 pub fn append(path: &Path, bytes: &[u8]) -> io::Result<u64> {
-    let mut file = no_follow(OpenOptions::new().append(true).create(true)).open(path)?;
+    let mut file = no_follow(OpenOptions::new().read(true).append(true).create(true)).open(path)?;
     let metadata = file.metadata()?;
     if !metadata.is_file() {
         return Err(not_a_regular_file());
     }
+    let len = metadata.len();
+    if len > 0 && last_byte(&file, len)? != b'\n' {
+        let mut line = Vec::with_capacity(bytes.len() + 1);
+        line.push(b'\n');
+        line.extend_from_slice(bytes);
+        file.write_all(&line)?;
+        return Ok(len + line.len() as u64);
+    }
     file.write_all(bytes)?;
-    Ok(metadata.len() + bytes.len() as u64)
+    Ok(len + bytes.len() as u64)
+}
+
+/// The byte at `len - 1` of `file` (opened for reading; appends ignore the position).
+fn last_byte(mut file: &File, len: u64) -> io::Result<u8> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(len - 1))?;
+    let mut byte = [0u8];
+    file.read_exact(&mut byte)?;
+    Ok(byte[0])
 }
 
 /// The contents of `path`, or `None` when it does not exist. Refuses symlinks, anything that
@@ -103,6 +122,11 @@ pub fn remove_if_exists(path: &Path) -> io::Result<()> {
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
         other => other,
     }
+}
+
+/// `error`, saying which file it is about (for `archon telemetry status`), of the same kind.
+pub(crate) fn with_path(path: &Path, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("{}: {error}", path.display()))
 }
 
 fn require_regular_file(file: &File) -> io::Result<()> {
@@ -202,12 +226,22 @@ mod tests {
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&home), 0o700);
         let appended = home.join("a");
-        assert_eq!(append(&appended, b"12").unwrap(), 2);
-        assert_eq!(append(&appended, b"345").unwrap(), 5);
+        assert_eq!(append(&appended, b"1\n").unwrap(), 2);
+        assert_eq!(append(&appended, b"34\n").unwrap(), 5);
         assert_eq!(mode(&appended), 0o600);
         let replaced = home.join("b");
         write_atomic(&replaced, b"x", PRIVATE_FILE_MODE).unwrap();
         assert_eq!(mode(&replaced), 0o600);
+    }
+
+    #[test]
+    fn an_append_after_a_line_cut_short_starts_a_new_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queue");
+        fs::write(&path, b"{\"cut sh").unwrap();
+        assert_eq!(append(&path, b"{}\n").unwrap(), 12);
+        assert_eq!(append(&path, b"[]\n").unwrap(), 15);
+        assert_eq!(fs::read(&path).unwrap(), b"{\"cut sh\n{}\n[]\n");
     }
 
     #[test]

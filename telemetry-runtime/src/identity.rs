@@ -46,7 +46,8 @@ pub fn get_or_create(store: &Store) -> io::Result<Uuid> {
         &store.identity_path(),
         format!("{id}\n").as_bytes(),
         files::PRIVATE_FILE_MODE,
-    )?;
+    )
+    .map_err(|error| files::with_path(&store.identity_path(), error))?;
     Ok(id)
 }
 

@@ -29,7 +29,7 @@ pub struct QueueContents {
 /// Appends `line` (one serialised wire object and a newline). The caller holds the lock.
 pub(crate) fn append_locked(store: &Store, line: &[u8]) -> io::Result<()> {
     if files::append(&store.queue_path(), line)? > MAX_QUEUE_BYTES {
-        compact_locked(store)?;
+        compact_locked(store, line)?;
     }
     Ok(())
 }
@@ -52,7 +52,11 @@ pub(crate) fn read_unlocked(store: &Store) -> io::Result<QueueContents> {
 
 /// Reads the queue under the lock.
 pub fn read(store: &Store) -> io::Result<QueueContents> {
-    let _lock = store.lock()?;
+    // No folder, no queue; and a delivery reading here must not bring back a deleted home.
+    if !store.dir().is_dir() {
+        return Ok(QueueContents::default());
+    }
+    let _lock = store.lock_existing()?;
     read_unlocked(store)
 }
 
@@ -70,7 +74,7 @@ pub(crate) fn rewrite_locked(store: &Store, events: &[WireEvent]) -> io::Result<
 /// including what was appended while they were being sent. Kept lines are copied as they are,
 /// not parsed and written again; lines without a readable uuid are dropped and counted.
 pub(crate) fn remove(store: &Store, uuids: &HashSet<Uuid>) -> io::Result<()> {
-    let _lock = store.lock()?;
+    let _lock = store.lock_existing()?;
     let Some(bytes) = files::read_limited(&store.queue_path(), MAX_READABLE_BYTES)? else {
         return Ok(());
     };
@@ -88,7 +92,10 @@ pub(crate) fn remove(store: &Store, uuids: &HashSet<Uuid>) -> io::Result<()> {
     }
     files::write_atomic(&store.queue_path(), &kept, files::PRIVATE_FILE_MODE)?;
     if unreadable > 0 {
-        state::update_locked(store, |s| s.dropped_unreadable += unreadable)?;
+        state::update_locked(store, |s| {
+            // Saturating: the counts come from a file, which may hold anything.
+            s.dropped_unreadable = s.dropped_unreadable.saturating_add(unreadable)
+        })?;
     }
     Ok(())
 }
@@ -117,12 +124,16 @@ pub(crate) fn clear(store: &Store) -> io::Result<()> {
 }
 
 /// Brings the queue back under its caps by dropping the oldest events, and counts them. A
-/// queue that cannot be read at all (not ours, or far too large) is started afresh.
-fn compact_locked(store: &Store) -> io::Result<()> {
+/// queue that cannot be read at all (not ours, or far too large) is started afresh with only
+/// `just_appended`, the line whose append found it so.
+fn compact_locked(store: &Store, just_appended: &[u8]) -> io::Result<()> {
     let contents = match read_unlocked(store) {
         Ok(contents) => contents,
         Err(error) if error.kind() == io::ErrorKind::FileTooLarge => QueueContents {
-            events: Vec::new(),
+            events: serde_json::from_slice::<WireEvent>(just_appended)
+                .ok()
+                .into_iter()
+                .collect(),
             unreadable_lines: 1,
         },
         Err(error) => return Err(error),
@@ -147,7 +158,7 @@ fn compact_locked(store: &Store) -> io::Result<()> {
     let dropped = first_kept as u64;
     let unreadable = contents.unreadable_lines;
     state::update_locked(store, |s| {
-        s.dropped_queue_full += dropped;
-        s.dropped_unreadable += unreadable;
+        s.dropped_queue_full = s.dropped_queue_full.saturating_add(dropped);
+        s.dropped_unreadable = s.dropped_unreadable.saturating_add(unreadable);
     })
 }

@@ -60,7 +60,16 @@ impl DeliveryStatus {
 /// Appends `line` (one serialised [`RecentEntry`] and a newline). The caller holds the lock.
 pub(crate) fn append_locked(store: &Store, line: &[u8]) -> io::Result<()> {
     if files::append(&store.recent_path(), line)? > TRIM_AT_BYTES {
-        let entries = read_unlocked(store)?;
+        let entries = match read_unlocked(store) {
+            Ok(entries) => entries,
+            // Far too large to be ours: start afresh with the line just appended.
+            Err(error) if error.kind() == io::ErrorKind::FileTooLarge => {
+                serde_json::from_slice::<RecentEntry>(line)
+                    .into_iter()
+                    .collect()
+            }
+            Err(error) => return Err(error),
+        };
         let keep = &entries[entries.len().saturating_sub(KEEP)..];
         let mut text = Vec::new();
         for entry in keep {

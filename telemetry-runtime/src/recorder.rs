@@ -56,6 +56,8 @@ pub struct Telemetry {
     env: Environment,
     base: BaseProperties,
     queued_any: AtomicBool,
+    /// Why this process could not record as consent asks, if it could not (the first reason).
+    problem: Mutex<Option<String>>,
 }
 
 impl Telemetry {
@@ -75,12 +77,19 @@ impl Telemetry {
         };
         let consent = consent::resolve(&env, store.as_ref().map(Store::config_path), settings);
         let can_send = key.is_some_and(|key| !key.is_empty());
+        let mut problem = None;
         let mode = match (&store, consent.state) {
             (None, _) | (_, ConsentState::Off) => Mode::Off,
             (Some(store), ConsentState::On) => {
                 // An id that cannot be created means events cannot be attributed: keep them
                 // local rather than send them under a made-up id.
-                let distinct_id = identity::get_or_create(store).ok();
+                let distinct_id = identity::get_or_create(store)
+                    .map_err(|error| {
+                        problem = Some(format!(
+                            "the anonymous id cannot be created ({error}), so nothing is sent"
+                        ));
+                    })
+                    .ok();
                 match (env.debug(), can_send, distinct_id) {
                     (true, _, id) => Mode::Debug { distinct_id: id },
                     (false, true, Some(id)) => Mode::Queue { distinct_id: id },
@@ -98,6 +107,7 @@ impl Telemetry {
             base: BaseProperties::for_this_build(env.is_ci),
             env,
             queued_any: AtomicBool::new(false),
+            problem: Mutex::new(problem),
         }
     }
 
@@ -114,6 +124,7 @@ impl Telemetry {
             env: Environment::default(),
             base: BaseProperties::for_this_build(false),
             queued_any: AtomicBool::new(false),
+            problem: Mutex::new(None),
         }
     }
 
@@ -132,6 +143,26 @@ impl Telemetry {
     /// Consent as resolved at start.
     pub fn consent(&self) -> &Consent {
         &self.consent
+    }
+
+    /// Why this process could not record (or queue) events as consent asks, if it could not:
+    /// the anonymous id or telemetry's files cannot be created or written. Telemetry degrades
+    /// silently; `archon telemetry status` shows this.
+    pub fn problem(&self) -> Option<String> {
+        self.problem
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn note_problem(&self, problem: impl FnOnce() -> String) {
+        let mut slot = self
+            .problem
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.is_none() {
+            *slot = Some(problem());
+        }
     }
 
     /// Keeps this process's events local: recorded for `inspect`, never sent. Used for the run
@@ -174,13 +205,33 @@ impl Telemetry {
             }
             Mode::LocalOnly { distinct_id } => {
                 let wire = WireEvent::new(event, &self.base, distinct_id, now);
-                let _ = self.store_event(wire, Recorded::LocalOnly);
+                self.store_or_note(wire, Recorded::LocalOnly);
             }
             Mode::Queue { distinct_id } => {
                 let wire = WireEvent::new(event, &self.base, Some(distinct_id), now);
-                if self.store_event(wire, Recorded::Queued).is_ok() {
+                if self.store_or_note(wire, Recorded::Queued) {
                     self.queued_any.store(true, Ordering::SeqCst);
                 }
+            }
+        }
+    }
+
+    /// Stores `event`; on failure notes why, for `status`. Returns whether it was stored.
+    fn store_or_note(&self, event: WireEvent, recorded: Recorded) -> bool {
+        match self.store_event(event, recorded) {
+            Ok(()) => true,
+            Err(error) => {
+                // Worth explaining only to someone who opted in; otherwise the events were
+                // only kept for `inspect`.
+                if let (Some(store), ConsentState::On) = (&self.store, self.consent.state) {
+                    self.note_problem(|| {
+                        format!(
+                            "events cannot be stored in {} ({error})",
+                            store.dir().display()
+                        )
+                    });
+                }
+                false
             }
         }
     }

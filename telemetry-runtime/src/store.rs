@@ -67,15 +67,27 @@ impl Store {
     /// queue, the recent events, the state or the identity happens while it is held, so
     /// parallel archon processes never interleave or lose writes.
     pub(crate) fn lock(&self) -> io::Result<FileLock> {
-        files::ensure_private_dir(&self.dir())?;
-        FileLock::acquire(&self.lock_path())
+        files::ensure_private_dir(&self.dir()).map_err(|e| files::with_path(&self.dir(), e))?;
+        FileLock::acquire(&self.lock_path()).map_err(|e| files::with_path(&self.lock_path(), e))
+    }
+
+    /// Takes the store's lock only if telemetry's folder exists: for the delivery process, which
+    /// must not bring back a home the user deleted while it ran.
+    pub(crate) fn lock_existing(&self) -> io::Result<FileLock> {
+        if !self.dir().is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "telemetry's folder is gone",
+            ));
+        }
+        FileLock::acquire(&self.lock_path()).map_err(|e| files::with_path(&self.lock_path(), e))
     }
 
     /// The store's lock file, opened (and telemetry's folder created) for a caller that takes
     /// the lock many times.
     pub(crate) fn open_lock_file(&self) -> io::Result<std::fs::File> {
-        files::ensure_private_dir(&self.dir())?;
-        files::open_lock_file(&self.lock_path())
+        files::ensure_private_dir(&self.dir()).map_err(|e| files::with_path(&self.dir(), e))?;
+        files::open_lock_file(&self.lock_path()).map_err(|e| files::with_path(&self.lock_path(), e))
     }
 
     fn lock_path(&self) -> PathBuf {

@@ -29,10 +29,15 @@ pub fn run(args: SetupArgs, session: &Session) -> Result<i32, CommandError> {
     let name = program(assistant);
     let config_path = home.join("config.yaml");
     config::set_value(&config_path, ASSISTANT_SECTION, ASSISTANT_KEY, ConfigValue::Word(name)).map_err(|error| {
-        CommandError::usage(
-            ErrorClass::ConfigInvalid,
-            format!("{error}\nNothing was changed. Fix the file (or remove it) and run `archon setup` again."),
-        )
+        if error.io {
+            // The file or its folder cannot be read or written: a failure, not a mistake.
+            CommandError::failed(ErrorClass::Io, format!("{error}\nNothing was changed."))
+        } else {
+            CommandError::usage(
+                ErrorClass::ConfigInvalid,
+                format!("{error}\nNothing was changed. Fix the file (or remove it) and run `archon setup` again."),
+            )
+        }
     })?;
     session.record(&SetupCompleted {
         install_method: install_method(std::env::current_exe().ok().as_deref()),

@@ -19,7 +19,10 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
         TelemetryCommand::On => on(env),
         TelemetryCommand::Off => off(env),
         TelemetryCommand::Status => {
-            print!("{}", render_status(&control::status(env)));
+            print!(
+                "{}",
+                render_status(&control::status_of(session.telemetry()))
+            );
             Ok(exit::SUCCESS)
         }
         TelemetryCommand::Inspect(args) => inspect(env, &args),
@@ -35,6 +38,11 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
 
 fn control_error(error: ControlError) -> CommandError {
     match error {
+        // The file or its folder cannot be read or written (a read-only home): a failure, not
+        // a mistake in the file.
+        ControlError::Config(config) if config.io => {
+            CommandError::failed(ErrorClass::Io, format!("{config}\nNothing was changed."))
+        }
         ControlError::Config(config) => CommandError::usage(
             ErrorClass::ConfigInvalid,
             format!("{config}\nNothing was changed. Fix the file (or remove it) and try again."),
@@ -232,6 +240,9 @@ pub fn render_status(status: &Status) -> String {
     }
     if let ConsentSource::BrokenConfig(error) = &status.consent.source {
         line(format!("  Problem:       {error}"));
+    }
+    if let Some(problem) = &status.recording_problem {
+        line(format!("  Problem:       {problem}"));
     }
     line(String::new());
     line("To turn it off:  archon telemetry off   (or set DO_NOT_TRACK=1)".into());

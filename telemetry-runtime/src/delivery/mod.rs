@@ -165,10 +165,17 @@ pub fn deliver(store: &Store, env: &Environment, config: &DeliveryConfig) -> Del
             _ => break,
         }
     }
+    // A home deleted while the delivery ran stays deleted.
+    if !store.dir().is_dir() {
+        return report;
+    }
     let _ = state::update(store, |s| {
-        s.delivered += report.delivered;
-        s.dropped_rejected += report.dropped_rejected;
-        s.dropped_before_opt_in += report.dropped_before_opt_in;
+        // Saturating: the counts come from a file, which may hold anything.
+        s.delivered = s.delivered.saturating_add(report.delivered);
+        s.dropped_rejected = s.dropped_rejected.saturating_add(report.dropped_rejected);
+        s.dropped_before_opt_in = s
+            .dropped_before_opt_in
+            .saturating_add(report.dropped_before_opt_in);
         match &report.gave_up {
             Some(reason) => record_failure(s, reason),
             None if report.requests > 0 => {

@@ -10,16 +10,6 @@ use std::time::{Duration, Instant};
 use telemetry_runtime::delivery::{self, deliver};
 use telemetry_runtime::{control, queue, state, Environment, Telemetry};
 
-/// Records `count` events with telemetry on and returns the environment used.
-fn record(home: &Home, count: usize) -> Environment {
-    let env = home.env_on();
-    let telemetry = Telemetry::start_with_key(env.clone(), Some(TEST_KEY));
-    for _ in 0..count {
-        telemetry.record(&invoked());
-    }
-    env
-}
-
 fn uuids(events: &[Value]) -> Vec<String> {
     events
         .iter()

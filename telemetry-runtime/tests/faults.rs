@@ -12,17 +12,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use telemetry_runtime::delivery::spawn::{self, Launcher, SpawnDecision};
 use telemetry_runtime::delivery::{deliver, DeliveryConfig};
-use telemetry_runtime::{control, queue, recent, state, Environment, Telemetry};
-
-/// Records `count` events with telemetry on and returns the environment used.
-fn record(home: &Home, count: usize) -> Environment {
-    let env = home.env_on();
-    let telemetry = Telemetry::start_with_key(env.clone(), Some(TEST_KEY));
-    for _ in 0..count {
-        telemetry.record(&invoked());
-    }
-    env
-}
+use telemetry_runtime::{control, queue, recent, state, Telemetry};
 
 /// How many times each uuid was accepted.
 fn accepted_counts(server: &CaptureServer) -> HashMap<String, usize> {

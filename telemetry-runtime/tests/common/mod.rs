@@ -78,6 +78,16 @@ pub fn fast_config(url: &str) -> DeliveryConfig {
     }
 }
 
+/// Records `count` events with telemetry on in `home` and returns the environment used.
+pub fn record(home: &Home, count: usize) -> Environment {
+    let env = home.env_on();
+    let telemetry = telemetry_runtime::Telemetry::start_with_key(env.clone(), Some(TEST_KEY));
+    for _ in 0..count {
+        telemetry.record(&invoked());
+    }
+    env
+}
+
 pub fn invoked() -> CliCommandInvoked {
     CliCommandInvoked {
         command: CliCommand::Workflow,

@@ -301,9 +301,19 @@ fn debug_mode_prints_events_and_stores_nothing_to_send() {
     user.set("ARCHON_TELEMETRY_DEBUG", "1");
     let (stdout, stderr) = user.expect(&["version"], 0);
     assert!(stdout.starts_with("archon "), "{stdout}");
-    assert!(stderr.contains("archon telemetry (debug, not sent)"), "{stderr}");
-    for name in ["binary.startup", "cli.command_invoked", "cli.command_completed"] {
-        assert!(stderr.contains(&format!("\"event\": \"{name}\"")), "{name} missing:\n{stderr}");
+    assert!(
+        stderr.contains("archon telemetry (debug, not sent)"),
+        "{stderr}"
+    );
+    for name in [
+        "binary.startup",
+        "cli.command_invoked",
+        "cli.command_completed",
+    ] {
+        assert!(
+            stderr.contains(&format!("\"event\": \"{name}\"")),
+            "{name} missing:\n{stderr}"
+        );
     }
     assert!(!user.archon_home().join("telemetry/queue.jsonl").exists());
     let (stdout, _) = user.expect(&["telemetry", "status"], 0);

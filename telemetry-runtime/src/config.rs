@@ -103,7 +103,7 @@ fn parse(path: &Path, text: &str) -> Result<TelemetrySettings, ConfigError> {
         return Ok(TelemetrySettings::default());
     }
     // `Option`: a document with nothing in it (`---` alone) is an empty config.
-    match serde_saphyr::from_str::<Option<RawConfig>>(text) {
+    match from_yaml::<Option<RawConfig>>(text) {
         Ok(raw) => {
             let telemetry = raw.unwrap_or_default().telemetry.unwrap_or_default();
             Ok(TelemetrySettings {
@@ -137,6 +137,21 @@ fn strip_location(message: &str) -> Option<&str> {
     rest.strip_prefix(": ").filter(|rest| !rest.is_empty())
 }
 
+/// Parses config.yaml with limits sized for a file of a few lines: an alias bomb is refused
+/// after a few thousand nodes instead of the parser's default quarter of a million, so even a
+/// hostile config costs a command a millisecond or two, not a fifth of a second.
+fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_events = 20_000;
+    budget.max_nodes = 5_000;
+    budget.max_aliases = 1_000;
+    budget.max_anchors = 1_000;
+    budget.max_depth = 32;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    serde_saphyr::from_str_with_options(text, options)
+}
+
 /// The telemetry settings in the config file at `path`; all unset when there is no file.
 pub fn read_settings(path: &Path) -> Result<TelemetrySettings, ConfigError> {
     match read_text(path)? {
@@ -154,7 +169,7 @@ pub fn read_word(path: &Path, section: &str, key: &str) -> Result<Option<String>
     if is_blank_yaml(&text) {
         return Ok(None);
     }
-    let value: serde_json::Value = serde_saphyr::from_str(&text).map_err(|error| ConfigError {
+    let value: serde_json::Value = from_yaml(&text).map_err(|error| ConfigError {
         path: path.to_owned(),
         line: error.location().map(|location| location.line()),
         reason: first_line(&error.to_string()),
@@ -227,7 +242,7 @@ pub fn set_value(
         )
     };
     let as_data = |text: &str| {
-        serde_saphyr::from_str::<serde_json::Value>(text)
+        from_yaml::<serde_json::Value>(text)
             .map_err(|e| unsafe_edit(Some(first_line(&e.to_string()))))
     };
     let mut expected = if is_blank_yaml(&original) {

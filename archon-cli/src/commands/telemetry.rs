@@ -26,7 +26,7 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
             Ok(exit::SUCCESS)
         }
         TelemetryCommand::Inspect(args) => inspect(env, &args),
-        TelemetryCommand::Clear => clear(env),
+        TelemetryCommand::Clear => clear(env, session.telemetry().consent().state),
         TelemetryCommand::Policy => {
             println!("The telemetry policy lists every event and property archon can send:");
             println!("  {POLICY_URL}");
@@ -93,7 +93,7 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
         change.config_path.display()
     );
     if let Some(home) = env.archon_home() {
-        let id = home.join("telemetry-id");
+        let id = telemetry_runtime::store::Store::new(home).identity_path();
         if id.exists() {
             println!(
                 "Your anonymous id is still in {}; `archon telemetry clear` deletes it.",
@@ -104,14 +104,15 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
     Ok(exit::SUCCESS)
 }
 
-fn clear(env: &Environment) -> Result<i32, CommandError> {
+/// `still` is consent as this run resolved it: clearing the id does not change it.
+fn clear(env: &Environment, still: ConsentState) -> Result<i32, CommandError> {
     let existed = control::clear_identity(env).map_err(control_error)?;
     if existed {
         println!("Deleted your anonymous id.");
     } else {
         println!("There was no anonymous id to delete.");
     }
-    if control::status(env).consent.state == ConsentState::On {
+    if still == ConsentState::On {
         println!(
             "Telemetry is still on: a new, unrelated id will be made the next time archon runs."
         );

@@ -61,12 +61,18 @@ pub fn append(path: &Path, bytes: &[u8]) -> io::Result<u64> {
     Ok(len + bytes.len() as u64)
 }
 
-/// The byte at `len - 1` of `file` (opened for reading; appends ignore the position).
-fn last_byte(mut file: &File, len: u64) -> io::Result<u8> {
-    use std::io::{Seek, SeekFrom};
-    file.seek(SeekFrom::Start(len - 1))?;
+/// The byte at `len - 1` of `file` (opened for reading), read without moving the position.
+fn last_byte(file: &File, len: u64) -> io::Result<u8> {
     let mut byte = [0u8];
-    file.read_exact(&mut byte)?;
+    #[cfg(unix)]
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut byte, len - 1)?;
+    #[cfg(not(unix))]
+    {
+        use std::io::{Seek, SeekFrom};
+        let mut file = file;
+        file.seek(SeekFrom::Start(len - 1))?;
+        file.read_exact(&mut byte)?;
+    }
     Ok(byte[0])
 }
 

@@ -3,6 +3,7 @@
 //! (and counted), never fatal. The queue is capped: past the cap the oldest events go.
 
 use crate::files;
+use crate::recent::{self, Recorded};
 use crate::state;
 use crate::store::Store;
 use crate::wire::WireEvent;
@@ -60,6 +61,11 @@ pub fn read(store: &Store) -> io::Result<QueueContents> {
     read_unlocked(store)
 }
 
+/// The queue file's size in bytes (0 when there is none): a cheap way to notice new events.
+pub(crate) fn size(store: &Store) -> u64 {
+    std::fs::symlink_metadata(store.queue_path()).map_or(0, |metadata| metadata.len())
+}
+
 /// Replaces the queue with `events`. The caller holds the lock.
 pub(crate) fn rewrite_locked(store: &Store, events: &[WireEvent]) -> io::Result<()> {
     let mut text = Vec::with_capacity(events.len() * 700);
@@ -72,23 +78,35 @@ pub(crate) fn rewrite_locked(store: &Store, events: &[WireEvent]) -> io::Result<
 
 /// Removes the events with these uuids (delivered, or dropped), keeping everything else,
 /// including what was appended while they were being sent. Kept lines are copied as they are,
-/// not parsed and written again; lines without a readable uuid are dropped and counted.
+/// not parsed and written again; lines without a readable uuid are dropped and counted. The
+/// last of the removed events go to the recent events, for `inspect`.
 pub(crate) fn remove(store: &Store, uuids: &HashSet<Uuid>) -> io::Result<()> {
     let _lock = store.lock_existing()?;
     let Some(bytes) = files::read_limited(&store.queue_path(), MAX_READABLE_BYTES)? else {
         return Ok(());
     };
     let mut kept = Vec::with_capacity(bytes.len());
+    let mut removed = Vec::new();
     let mut unreadable = 0;
     for line in bytes.split(|b| *b == b'\n').filter(|line| !line.is_empty()) {
         match line_uuid(line) {
-            Some(uuid) if uuids.contains(&uuid) => {}
+            Some(uuid) if uuids.contains(&uuid) => removed.push(line),
             Some(_) => {
                 kept.extend_from_slice(line);
                 kept.push(b'\n');
             }
             None => unreadable += 1,
         }
+    }
+    let mut left_queue = Vec::new();
+    for line in &removed[removed.len().saturating_sub(recent::KEEP)..] {
+        left_queue.extend(recent::entry_line(Recorded::Queued, line));
+    }
+    // Before the queue is rewritten, so that a delivery stopped in between leaves the events in
+    // both (shown as waiting) rather than in neither. The recent events are a convenience for
+    // `inspect`: failing to keep them must not keep delivered events in the queue.
+    if !left_queue.is_empty() {
+        let _ = recent::append_locked(store, &left_queue);
     }
     files::write_atomic(&store.queue_path(), &kept, files::PRIVATE_FILE_MODE)?;
     if unreadable > 0 {

@@ -1,12 +1,18 @@
 //! The last events recorded, whatever happened to them, so `archon telemetry inspect` can show
 //! exactly what was (or would have been) sent.
+//!
+//! `recent.jsonl` keeps the last events that are not in the queue: those recorded only locally,
+//! and those that left the queue (sent, or dropped with a count). `inspect` shows them together
+//! with the newest events still waiting in the queue.
 
 use crate::files;
 use crate::queue;
 use crate::store::Store;
 use crate::wire::WireEvent;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::io;
+use uuid::Uuid;
 
 /// How many events `inspect` can show.
 pub const KEEP: usize = 10;
@@ -57,22 +63,37 @@ impl DeliveryStatus {
     }
 }
 
-/// Appends `line` (one serialised [`RecentEntry`] and a newline). The caller holds the lock.
-pub(crate) fn append_locked(store: &Store, line: &[u8]) -> io::Result<()> {
-    if files::append(&store.recent_path(), line)? > TRIM_AT_BYTES {
+/// One line of `recent.jsonl` for the wire object `event_json`: `{"recorded":…,"event":…}` and a
+/// newline, built around the bytes as they are so that `inspect` shows exactly those bytes.
+pub(crate) fn entry_line(recorded: Recorded, event_json: &[u8]) -> Vec<u8> {
+    let recorded = match recorded {
+        Recorded::Queued => "\"queued\"",
+        Recorded::LocalOnly => "\"local_only\"",
+    };
+    let mut line = Vec::with_capacity(event_json.len() + 40);
+    line.extend_from_slice(b"{\"recorded\":");
+    line.extend_from_slice(recorded.as_bytes());
+    line.extend_from_slice(b",\"event\":");
+    line.extend_from_slice(event_json);
+    line.extend_from_slice(b"}\n");
+    line
+}
+
+/// Appends `lines` (whole [`entry_line`]s). The caller holds the lock.
+///
+/// Events recorded locally only are appended as they are recorded; queued events are appended
+/// by the delivery as they leave the queue, so recording an event that will be sent writes one
+/// file, not two.
+pub(crate) fn append_locked(store: &Store, lines: &[u8]) -> io::Result<()> {
+    if files::append(&store.recent_path(), lines)? > TRIM_AT_BYTES {
         let entries = match read_unlocked(store) {
             Ok(entries) => entries,
-            // Far too large to be ours: start afresh with the line just appended.
-            Err(error) if error.kind() == io::ErrorKind::FileTooLarge => {
-                serde_json::from_slice::<RecentEntry>(line)
-                    .into_iter()
-                    .collect()
-            }
+            // Far too large to be ours: start afresh with the lines just appended.
+            Err(error) if error.kind() == io::ErrorKind::FileTooLarge => parse(lines),
             Err(error) => return Err(error),
         };
-        let keep = &entries[entries.len().saturating_sub(KEEP)..];
         let mut text = Vec::new();
-        for entry in keep {
+        for entry in &entries[entries.len().saturating_sub(KEEP)..] {
             serde_json::to_writer(&mut text, entry).map_err(io::Error::other)?;
             text.push(b'\n');
         }
@@ -83,30 +104,56 @@ pub(crate) fn append_locked(store: &Store, line: &[u8]) -> io::Result<()> {
 
 fn read_unlocked(store: &Store) -> io::Result<Vec<RecentEntry>> {
     let bytes = files::read_limited(&store.recent_path(), MAX_READABLE_BYTES)?.unwrap_or_default();
-    Ok(bytes
-        .split(|b| *b == b'\n')
-        .filter_map(|line| serde_json::from_slice(line).ok())
-        .collect())
+    Ok(parse(&bytes))
 }
 
-/// The last `limit` events (at most [`KEEP`]), oldest first, each with what became of it.
+/// The entries in `bytes`, skipping lines that are not one.
+fn parse(bytes: &[u8]) -> Vec<RecentEntry> {
+    bytes
+        .split(|b| *b == b'\n')
+        .filter_map(|line| serde_json::from_slice(line).ok())
+        .collect()
+}
+
+/// The last `limit` events (at most [`KEEP`]) recorded, oldest first, each with what became of
+/// it: those kept here, then those still waiting in the queue.
+///
+/// The order is the order of the files, not of the timestamps, so that a clock set wrong once
+/// never hides the event just recorded. Events waiting in the queue are shown after those kept
+/// here, which is the order they were recorded in unless an event was kept locally while others
+/// waited (a first run with `ARCHON_TELEMETRY=1`, say).
 pub fn read(store: &Store, limit: usize) -> io::Result<Vec<(RecentEntry, DeliveryStatus)>> {
+    let limit = limit.min(KEEP);
     let _lock = store.lock()?;
-    let entries = read_unlocked(store)?;
-    let waiting: std::collections::HashSet<_> = queue::read_unlocked(store)
-        .map(|q| q.events.into_iter().map(|e| e.uuid).collect())
+    let queued = queue::read_unlocked(store)
+        .map(|contents| contents.events)
         .unwrap_or_default();
-    let start = entries.len().saturating_sub(limit.min(KEEP));
-    Ok(entries[start..]
-        .iter()
-        .cloned()
+    let waiting: HashSet<Uuid> = queued.iter().map(|event| event.uuid).collect();
+    // A file too large to be archon's is replaced at the next append; until then the queue
+    // still shows what is waiting.
+    let kept = match read_unlocked(store) {
+        Err(error) if error.kind() == io::ErrorKind::FileTooLarge => Vec::new(),
+        other => other?,
+    };
+    let mut shown: Vec<(RecentEntry, DeliveryStatus)> = kept
+        .into_iter()
+        // Left in both by a delivery stopped between its two writes: still waiting.
+        .filter(|entry| !waiting.contains(&entry.event.uuid))
         .map(|entry| {
             let status = match entry.recorded {
                 Recorded::LocalOnly => DeliveryStatus::NotSent,
-                Recorded::Queued if waiting.contains(&entry.event.uuid) => DeliveryStatus::Waiting,
                 Recorded::Queued => DeliveryStatus::LeftQueue,
             };
             (entry, status)
         })
-        .collect())
+        .collect();
+    let newest_queued = queued.len().saturating_sub(limit);
+    shown.extend(queued.into_iter().skip(newest_queued).map(|event| {
+        let entry = RecentEntry {
+            recorded: Recorded::Queued,
+            event,
+        };
+        (entry, DeliveryStatus::Waiting)
+    }));
+    Ok(shown.split_off(shown.len().saturating_sub(limit)))
 }

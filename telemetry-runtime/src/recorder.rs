@@ -256,16 +256,7 @@ impl Telemetry {
         event: WireEvent,
         recorded: Recorded,
     ) -> std::io::Result<()> {
-        // Serialised once: the recent-events line wraps the same bytes the queue stores.
-        let wire = serde_json::to_vec(&event).map_err(std::io::Error::other)?;
-        let recorded = serde_json::to_string(&recorded).map_err(std::io::Error::other)?;
-        let mut recent_line = Vec::with_capacity(wire.len() + 40);
-        recent_line.extend_from_slice(b"{\"recorded\":");
-        recent_line.extend_from_slice(recorded.as_bytes());
-        recent_line.extend_from_slice(b",\"event\":");
-        recent_line.extend_from_slice(&wire);
-        recent_line.extend_from_slice(b"}\n");
-
+        let mut line = serde_json::to_vec(&event).map_err(std::io::Error::other)?;
         let mut lock_file = self
             .lock_file
             .lock()
@@ -277,15 +268,16 @@ impl Telemetry {
             return Ok(());
         };
         let _held = HeldLock::acquire(file)?;
-        if recorded == "\"queued\"" {
-            let mut queue_line = wire;
-            queue_line.push(b'\n');
-            queue::append_locked(store, &queue_line)?;
+        match recorded {
+            // The recent events get it when it leaves the queue (see `queue::remove`).
+            Recorded::Queued => {
+                line.push(b'\n');
+                queue::append_locked(store, &line)
+            }
+            Recorded::LocalOnly => {
+                recent::append_locked(store, &recent::entry_line(Recorded::LocalOnly, &line))
+            }
         }
-        // The recent record is a convenience for `inspect`; failing to keep it must not stop
-        // the event from being queued.
-        let _ = recent::append_locked(store, &recent_line);
-        Ok(())
     }
 
     /// Call once, as archon exits: starts the delivery process when this process queued events

@@ -5,7 +5,7 @@
 //! $ARCHON_HOME/telemetry-id         the anonymous id (0600), only while telemetry is on
 //! $ARCHON_HOME/telemetry/           telemetry's own folder (0700)
 //!     queue.jsonl                   events waiting to be sent, one wire object a line
-//!     recent.jsonl                  the last events recorded, for `archon telemetry inspect`
+//!     recent.jsonl                  the last events kept locally or gone from the queue, for `inspect`
 //!     state.json                    opt-in time, delivery outcomes, dropped-event counts
 //!     lock                          held briefly while any of the above is changed
 //!     delivery.lock                 held by the delivery process for as long as it runs

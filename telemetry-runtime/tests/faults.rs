@@ -242,17 +242,28 @@ fn a_recent_events_file_too_large_to_read_is_started_afresh() {
         .set_len(100 * 1024 * 1024)
         .unwrap();
     let env = record(&home, 2);
-    // `inspect` works again, and shows the events recorded since.
+    // `inspect` still shows what is waiting in the queue.
     let shown = control::inspect(&env, recent::KEEP).unwrap();
+    assert_eq!(shown.len(), 2);
+    // The delivery moves the sent events to a recent-events file started afresh.
+    let server = CaptureServer::start();
     assert_eq!(
-        shown.len(),
-        2,
-        "restarted with the event that found it too large"
+        deliver(&home.store(), &env, &fast_config(server.url())).delivered,
+        2
     );
     assert!(std::fs::metadata(&recent_path).unwrap().len() < 64 * 1024);
     record(&home, 1);
-    assert_eq!(control::inspect(&env, recent::KEEP).unwrap().len(), 3);
-    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 3);
+    let shown = control::inspect(&env, recent::KEEP).unwrap();
+    let statuses: Vec<_> = shown.iter().map(|(_, status)| *status).collect();
+    assert_eq!(
+        statuses,
+        [
+            recent::DeliveryStatus::LeftQueue,
+            recent::DeliveryStatus::LeftQueue,
+            recent::DeliveryStatus::Waiting
+        ]
+    );
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 1);
 }
 
 #[cfg(unix)]

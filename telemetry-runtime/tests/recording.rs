@@ -165,3 +165,80 @@ fn opting_out_empties_the_queue_and_keeps_the_id() {
     after.record(&invoked());
     assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
 }
+
+/// Records `count` events in `env`'s consent state, a little apart so their timestamps differ.
+fn record_apart(env: &Environment, count: usize) {
+    let telemetry = Telemetry::start_with_key(env.clone(), Some(TEST_KEY));
+    for _ in 0..count {
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        telemetry.record(&invoked());
+    }
+}
+
+#[test]
+fn inspect_shows_local_then_sent_then_waiting_events() {
+    let home = Home::new();
+    record_apart(&home.env(), 2);
+    record_apart(&home.env_on(), 3);
+    let server = capture_server::CaptureServer::start();
+    let report = telemetry_runtime::delivery::deliver(
+        &home.store(),
+        &home.env_on(),
+        &fast_config(server.url()),
+    );
+    assert_eq!(report.delivered, 3);
+    record_apart(&home.env_on(), 2);
+
+    let shown = control::inspect(&home.env(), 10).unwrap();
+    let statuses: Vec<_> = shown.iter().map(|(_, status)| *status).collect();
+    use DeliveryStatus::*;
+    assert_eq!(
+        statuses,
+        [NotSent, NotSent, LeftQueue, LeftQueue, LeftQueue, Waiting, Waiting]
+    );
+    let times: Vec<_> = shown.iter().map(|(e, _)| e.event.captured_at()).collect();
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+    // What `inspect` shows of a sent event is what the server received, key for key.
+    let received = server.accepted_events();
+    assert_eq!(received.len(), 3);
+    for ((entry, _), received) in shown[2..5].iter().zip(&received) {
+        assert_eq!(serde_json::to_value(&entry.event).unwrap(), *received);
+    }
+    assert_eq!(control::inspect(&home.env(), 3).unwrap(), shown[4..]);
+}
+
+#[test]
+fn the_event_just_recorded_is_shown_last_whatever_the_clock_said_before() {
+    let home = Home::new();
+    // Ten events recorded while the clock was far ahead.
+    record_apart(&home.env(), 10);
+    let recent_path = home.store().dir().join("recent.jsonl");
+    let mut future = String::new();
+    for line in std::fs::read_to_string(&recent_path).unwrap().lines() {
+        let mut entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        entry["event"]["timestamp"] = "2999-01-01T00:00:00.000Z".into();
+        future.push_str(&format!("{entry}\n"));
+    }
+    std::fs::write(&recent_path, future).unwrap();
+
+    record_apart(&home.env(), 1);
+    record_apart(&home.env_on(), 1);
+    let shown = control::inspect(&home.env(), 10).unwrap();
+    assert_eq!(shown[8].1, DeliveryStatus::NotSent);
+    assert!(!shown[8].0.event.timestamp.starts_with("2999"));
+    assert_eq!(shown[9].1, DeliveryStatus::Waiting);
+    assert!(shown[..8]
+        .iter()
+        .all(|(entry, _)| entry.event.timestamp.starts_with("2999")));
+}
+
+#[test]
+fn recording_with_telemetry_on_writes_only_the_queue() {
+    let home = Home::new();
+    record(&home, 3);
+    // The recent events get queued events when they leave the queue: one append a record.
+    assert_eq!(
+        home.files(),
+        ["telemetry-id", "telemetry/lock", "telemetry/queue.jsonl"]
+    );
+}

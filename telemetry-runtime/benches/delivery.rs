@@ -44,6 +44,8 @@ fn config(server: &CaptureServer) -> DeliveryConfig {
         request_timeout: Duration::from_secs(10),
         time_limit: Duration::from_secs(50),
         first_backoff: Duration::from_millis(100),
+        // Measure the sending, not the wait for more events afterwards.
+        linger: Duration::ZERO,
     }
 }
 

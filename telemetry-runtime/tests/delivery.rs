@@ -7,7 +7,7 @@ use common::*;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use telemetry_runtime::delivery::{self, deliver};
+use telemetry_runtime::delivery::{self, deliver, DeliveryConfig};
 use telemetry_runtime::{control, queue, state, Environment, Telemetry};
 
 fn uuids(events: &[Value]) -> Vec<String> {
@@ -238,4 +238,61 @@ fn one_delivery_at_a_time() {
         assert_eq!(first.join().unwrap().delivered, 1);
     });
     assert_eq!(server.accepted_events().len(), 1);
+}
+
+/// A launcher that must never be started.
+fn no_launcher() -> delivery::spawn::Launcher {
+    delivery::spawn::Launcher::new("/nonexistent/archon-test-launcher", Vec::new())
+}
+
+#[test]
+fn a_lingering_delivery_sends_the_next_commands_events_and_no_second_one_starts() {
+    let home = Home::new();
+    let env = record(&home, 2);
+    let server = CaptureServer::start();
+    let config = DeliveryConfig {
+        linger: Duration::from_secs(2),
+        ..fast_config(server.url())
+    };
+    std::thread::scope(|scope| {
+        let delivery = scope.spawn(|| deliver(&home.store(), &env, &config));
+        server.wait_for_events(2, Duration::from_secs(30));
+        // The next command: its event is queued, and its exit path finds a delivery running.
+        record(&home, 1);
+        assert_eq!(
+            delivery::spawn::start_delivery_if_due(&home.store(), &no_launcher()),
+            delivery::spawn::SpawnDecision::AlreadyRunning
+        );
+        let report = delivery.join().unwrap();
+        assert_eq!(report.delivered, 3, "{report:?}");
+    });
+    assert_eq!(server.accepted_events().len(), 3);
+    assert!(queue::read(&home.store()).unwrap().events.is_empty());
+}
+
+#[test]
+fn opting_out_while_a_delivery_lingers_sends_nothing_more() {
+    let home = Home::new();
+    control::opt_in(&home.env()).unwrap();
+    // A command that started while telemetry was on, and is still running.
+    let running = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
+    running.record(&invoked());
+    let server = CaptureServer::start();
+    let config = DeliveryConfig {
+        linger: Duration::from_secs(2),
+        ..fast_config(server.url())
+    };
+    std::thread::scope(|scope| {
+        let delivery = scope.spawn(|| deliver(&home.store(), &home.env(), &config));
+        server.wait_for_events(1, Duration::from_secs(30));
+        control::opt_out(&home.env()).unwrap();
+        running.record(&invoked());
+        let report = delivery.join().unwrap();
+        assert_eq!(report.delivered, 1, "{report:?}");
+    });
+    assert_eq!(server.accepted_events().len(), 1);
+    assert!(
+        queue::read(&home.store()).unwrap().events.is_empty(),
+        "what was queued after opting out is deleted"
+    );
 }

@@ -3,7 +3,8 @@
 //!
 //! At exit, a process that queued events starts one (see [`spawn`]) unless one is running or
 //! the last attempt failed recently. The delivery process holds `delivery.lock` while it runs,
-//! so a burst of commands starts one delivery, which picks up events queued while it works. It
+//! and stays a few seconds after the queue is empty, so a burst of commands starts one delivery,
+//! which picks up events queued while it works or waits, instead of one process a command. It
 //! sends batches of at most 100, removes events from the queue only after a 2xx, retries
 //! transient failures with backoff within a time limit, splits batches the server refuses as
 //! malformed or too large, and drops (with a count) single events it still refuses.
@@ -47,6 +48,8 @@ pub struct DeliveryConfig {
     pub time_limit: Duration,
     /// The first wait after a transient failure; it doubles with each one.
     pub first_backoff: Duration,
+    /// How long the delivery stays, once the queue is empty, for events from the next commands.
+    pub linger: Duration,
 }
 
 impl DeliveryConfig {
@@ -58,6 +61,7 @@ impl DeliveryConfig {
             request_timeout: Duration::from_secs(10),
             time_limit: Duration::from_secs(50),
             first_backoff: Duration::from_secs(1),
+            linger: Duration::from_secs(5),
         }
     }
 }
@@ -123,13 +127,9 @@ impl DeliveryReport {
 /// Consent is checked first, from `env` and the store's config file: the user may have opted
 /// out since the events were queued, and then what was waiting is deleted, never sent.
 pub fn deliver(store: &Store, env: &Environment, config: &DeliveryConfig) -> DeliveryReport {
-    let settings = config::read_settings(&store.config_path());
-    match consent::resolve(env, Some(store.config_path()), settings).state {
+    match consent_now(store, env) {
         ConsentState::On => {}
-        ConsentState::Off => {
-            let _ = queue::clear(store);
-            return DeliveryReport::skipped("telemetry is off");
-        }
+        ConsentState::Off => return DeliveryReport::skipped("telemetry is off"),
         ConsentState::Undecided => return DeliveryReport::skipped("telemetry is not on"),
     }
     let mut report = DeliveryReport::default();
@@ -151,12 +151,23 @@ pub fn deliver(store: &Store, env: &Environment, config: &DeliveryConfig) -> Del
     let started = Instant::now();
     loop {
         drain(store, &sender, config, started, &mut report);
+        if report.gave_up.is_none() && new_events_while_lingering(store, config, started) {
+            // The user may have opted out since this delivery began.
+            if still_on(store, env) {
+                continue;
+            }
+            break;
+        }
         drop(running);
-        // A process that queued an event while this delivery held the lock saw it running
-        // and started none; look once more after letting go, so that event does not wait
-        // for the next archon command.
+        // A process that queued an event just as this delivery stopped lingering saw it
+        // running and started none; look once more after letting go, so that event does not
+        // wait for the next archon command.
         let more = queue::read(store).is_ok_and(|q| !q.events.is_empty());
-        if report.gave_up.is_some() || started.elapsed() >= config.time_limit || !more {
+        if report.gave_up.is_some()
+            || started.elapsed() >= config.time_limit
+            || !more
+            || !still_on(store, env)
+        {
             break;
         }
         match FileLock::try_acquire(&store.delivery_lock_path()) {
@@ -187,6 +198,46 @@ pub fn deliver(store: &Store, env: &Environment, config: &DeliveryConfig) -> Del
         }
     });
     report
+}
+
+/// Consent now, from `env` and the store's config file: the user may have opted out since the
+/// events were queued, and then what was waiting is deleted, never sent.
+fn consent_now(store: &Store, env: &Environment) -> ConsentState {
+    let settings = config::read_settings(&store.config_path());
+    let state = consent::resolve(env, Some(store.config_path()), settings).state;
+    if state == ConsentState::Off {
+        let _ = queue::clear(store);
+    }
+    state
+}
+
+fn still_on(store: &Store, env: &Environment) -> bool {
+    consent_now(store, env) == ConsentState::On
+}
+
+/// How often a lingering delivery looks at the queue: one `stat` each time.
+const LINGER_POLL: Duration = Duration::from_millis(200);
+
+/// Waits, holding the delivery lock, until the queue changes (true) or `config.linger` passes
+/// without a change or the time limit is near (false). Commands run meanwhile see a delivery
+/// running and start none; their events go in this one.
+fn new_events_while_lingering(store: &Store, config: &DeliveryConfig, started: Instant) -> bool {
+    let quiet_size = queue::size(store);
+    let until = Instant::now() + config.linger;
+    loop {
+        let left_in_limit = config.time_limit.saturating_sub(started.elapsed());
+        let left = until
+            .saturating_duration_since(Instant::now())
+            .min(left_in_limit);
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::sleep(left.min(LINGER_POLL));
+        let size = queue::size(store);
+        if size != quiet_size && size > 0 {
+            return true;
+        }
+    }
 }
 
 /// Delivered (or dropped) events are removed from the queue after this many, and whenever the

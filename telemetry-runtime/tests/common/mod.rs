@@ -75,6 +75,8 @@ pub fn fast_config(url: &str) -> DeliveryConfig {
         request_timeout: Duration::from_secs(1),
         time_limit: Duration::from_secs(5),
         first_backoff: Duration::from_millis(50),
+        // Tests of lingering set their own.
+        linger: Duration::ZERO,
     }
 }
 

@@ -104,12 +104,15 @@ impl Session {
         });
     }
 
-    /// Remembers that a workflow is running, so an interruption can be recorded as its failure.
+    /// Remembers that a workflow is running, so an interruption can be recorded as its failure,
+    /// and writes the events recorded so far: a workflow can run for minutes, and a process
+    /// killed meanwhile should not take them with it.
     pub fn workflow_started(&self, name: WorkflowName) {
         *lock(&self.workflow) = Some(ActiveWorkflow {
             name,
             started: Instant::now(),
         });
+        self.telemetry.flush();
     }
 
     /// The flag a running workflow watches to stop early.

@@ -506,6 +506,7 @@ fn past_the_queue_cap_the_oldest_are_dropped_and_status_says_how_many() {
     for _ in 0..10 {
         telemetry.record(&invoked());
     }
+    telemetry.flush();
 
     let dropped = state::read(&store).dropped_queue_full;
     assert!(dropped > 0, "the queue was full");

@@ -2,6 +2,9 @@
 //! telemetry off, undecided and on. Run with `cargo bench -p telemetry-runtime`.
 //!
 //! Goals (issue 6): recording ≤ 20 µs with the queue append, ≤ 100 ns when off.
+//!
+//! The queue grows while these run; every few thousand appends it reaches its cap and is
+//! compacted, which the medians leave out and the means include.
 
 use std::ffi::OsString;
 use telemetry_runtime::delivery::spawn::{self, Launcher};
@@ -49,13 +52,46 @@ fn start(bencher: divan::Bencher, state: State) {
     bencher.bench(|| Telemetry::start_with_key(environment(home.path(), state), Some("phc_bench")));
 }
 
-/// Recording one event (on: appended to the queue and the recent events).
+/// Recording one event as a short command does: kept in memory, to be written when it finishes
+/// (each telemetry here is new, and dropped, which writes it, outside the timing).
 #[divan::bench(args = STATES)]
 fn record_one_event(bencher: divan::Bencher, state: State) {
     let home = tempfile::tempdir().unwrap();
+    let event = event();
+    bencher
+        .with_inputs(|| {
+            Telemetry::start_with_key(environment(home.path(), state), Some("phc_bench"))
+        })
+        .bench_local_refs(|telemetry| telemetry.record(divan::black_box(&event)));
+}
+
+/// Recording one event and writing it at once, as a command past its first second does (on:
+/// appended to the queue; undecided: to the recent events).
+#[divan::bench(args = STATES)]
+fn record_and_write_one_event(bencher: divan::Bencher, state: State) {
+    let home = tempfile::tempdir().unwrap();
     let telemetry = Telemetry::start_with_key(environment(home.path(), state), Some("phc_bench"));
     let event = event();
-    bencher.bench_local(|| telemetry.record(divan::black_box(&event)));
+    bencher.bench_local(|| {
+        telemetry.record(divan::black_box(&event));
+        telemetry.flush();
+    });
+}
+
+/// What a short command's telemetry costs in all, short of starting a delivery: start, three
+/// events, and writing them together.
+#[divan::bench(args = STATES)]
+fn short_command(bencher: divan::Bencher, state: State) {
+    let home = tempfile::tempdir().unwrap();
+    let event = event();
+    bencher.bench_local(|| {
+        let telemetry =
+            Telemetry::start_with_key(environment(home.path(), state), Some("phc_bench"));
+        for _ in 0..3 {
+            telemetry.record(divan::black_box(&event));
+        }
+        telemetry.flush();
+    });
 }
 
 /// The exit path when events were queued: the checks, and starting the delivery process (here

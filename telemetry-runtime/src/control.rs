@@ -174,6 +174,8 @@ pub struct Status {
 /// [`status`] as seen by this process's telemetry: adds why it could not record, if it could
 /// not (the anonymous id or telemetry's files cannot be created or written).
 pub fn status_of(telemetry: &Telemetry) -> Status {
+    // What this process recorded so far counts, and writing it shows whether it can be written.
+    telemetry.flush();
     Status {
         recording_problem: telemetry.problem(),
         ..status(telemetry.environment())

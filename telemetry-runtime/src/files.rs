@@ -84,8 +84,13 @@ pub fn read_limited(path: &Path, max_bytes: u64) -> io::Result<Option<Vec<u8>>> 
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error),
     };
-    require_regular_file(&file)?;
-    let mut contents = Vec::new();
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(not_a_regular_file());
+    }
+    // Sized from the metadata so the file is read in one or two calls, not in doubling chunks;
+    // the size is only a hint (the file may change while it is read).
+    let mut contents = Vec::with_capacity(metadata.len().min(max_bytes) as usize + 1);
     // Read one byte past the limit to tell "exactly the limit" from "too large" without
     // trusting the size in the metadata.
     Read::by_ref(&mut file)

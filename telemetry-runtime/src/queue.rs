@@ -27,10 +27,10 @@ pub struct QueueContents {
     pub unreadable_lines: u64,
 }
 
-/// Appends `line` (one serialised wire object and a newline). The caller holds the lock.
-pub(crate) fn append_locked(store: &Store, line: &[u8]) -> io::Result<()> {
-    if files::append(&store.queue_path(), line)? > MAX_QUEUE_BYTES {
-        compact_locked(store, line)?;
+/// Appends `lines` (serialised wire objects, each with its newline). The caller holds the lock.
+pub(crate) fn append_locked(store: &Store, lines: &[u8]) -> io::Result<()> {
+    if files::append(&store.queue_path(), lines)? > MAX_QUEUE_BYTES {
+        compact_locked(store, lines)?;
     }
     Ok(())
 }
@@ -143,14 +143,14 @@ pub(crate) fn clear(store: &Store) -> io::Result<()> {
 
 /// Brings the queue back under its caps by dropping the oldest events, and counts them. A
 /// queue that cannot be read at all (not ours, or far too large) is started afresh with only
-/// `just_appended`, the line whose append found it so.
+/// `just_appended`, the lines whose append found it so.
 fn compact_locked(store: &Store, just_appended: &[u8]) -> io::Result<()> {
     let contents = match read_unlocked(store) {
         Ok(contents) => contents,
         Err(error) if error.kind() == io::ErrorKind::FileTooLarge => QueueContents {
-            events: serde_json::from_slice::<WireEvent>(just_appended)
-                .ok()
-                .into_iter()
+            events: just_appended
+                .split(|b| *b == b'\n')
+                .filter_map(|line| serde_json::from_slice::<WireEvent>(line).ok())
                 .collect(),
             unreadable_lines: 1,
         },

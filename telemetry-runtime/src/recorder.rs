@@ -2,9 +2,14 @@
 //!
 //! [`Telemetry::start`] decides once per process what recording means (nothing, local only,
 //! queued, or printed for debugging); [`Telemetry::record`] accepts only `#[telemetry_event]`
-//! structs from the catalog; [`Telemetry::finish`] starts the delivery process when there is
-//! something to send. None of it can fail, panic or print: problems degrade telemetry and are
-//! explained by `archon telemetry status`.
+//! structs from the catalog; [`Telemetry::finish`] writes what is pending and starts the
+//! delivery process when there is something to send. None of it can fail, panic or print:
+//! problems degrade telemetry and are explained by `archon telemetry status`.
+//!
+//! Events recorded in a process's first second are kept in memory and written together when it
+//! finishes (or once that second is over): most archon commands are short, and one append under
+//! the lock costs them a third of three. A command that runs longer writes each event as it
+//! happens, so a process killed mid-workflow loses at most its first second's events.
 
 use crate::build_config;
 use crate::config;
@@ -20,12 +25,27 @@ use crate::wire::WireEvent;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use telemetry_schema::{event_by_name, BaseProperties, TelemetryEvent};
 use uuid::Uuid;
 
 thread_local! {
-    /// Whether this thread is inside [`Telemetry::store_event`].
+    /// Whether this thread is keeping or writing an event (see [`Telemetry::guarded`]).
     static STORING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Events recorded this long after start are written at once, with everything pending.
+const WRITE_BEHIND: Duration = Duration::from_secs(1);
+/// Pending events are written once they reach this size, however young the process.
+const MAX_PENDING_BYTES: usize = 64 * 1024;
+
+/// Serialised lines not written yet.
+#[derive(Debug, Default)]
+struct Pending {
+    /// Wire objects for the queue, one a line.
+    queue: Vec<u8>,
+    /// Entries for the recent events (events kept locally only).
+    recent: Vec<u8>,
 }
 
 /// What recording does in this process.
@@ -49,8 +69,11 @@ enum Mode {
 #[derive(Debug)]
 pub struct Telemetry {
     mode: Mutex<Mode>,
-    /// The store's lock file, opened on the first record and kept open.
+    /// The store's lock file, opened on the first write and kept open.
     lock_file: Mutex<Option<std::fs::File>>,
+    /// Recorded, not yet written.
+    pending: Mutex<Pending>,
+    started: Instant,
     consent: Consent,
     store: Option<Store>,
     env: Environment,
@@ -102,6 +125,8 @@ impl Telemetry {
         Telemetry {
             mode: Mutex::new(mode),
             lock_file: Mutex::new(None),
+            pending: Mutex::new(Pending::default()),
+            started: Instant::now(),
             consent,
             store,
             base: BaseProperties::for_this_build(env.is_ci),
@@ -116,6 +141,8 @@ impl Telemetry {
         Telemetry {
             mode: Mutex::new(Mode::Off),
             lock_file: Mutex::new(None),
+            pending: Mutex::new(Pending::default()),
+            started: Instant::now(),
             consent: Consent {
                 state: ConsentState::Off,
                 source: consent::ConsentSource::Default,
@@ -129,10 +156,7 @@ impl Telemetry {
     }
 
     fn mode(&self) -> Mode {
-        *self
-            .mode
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        *lock(&self.mode)
     }
 
     /// True when events recorded by this process may be sent.
@@ -149,17 +173,11 @@ impl Telemetry {
     /// the anonymous id or telemetry's files cannot be created or written. Telemetry degrades
     /// silently; `archon telemetry status` shows this.
     pub fn problem(&self) -> Option<String> {
-        self.problem
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        lock(&self.problem).clone()
     }
 
     fn note_problem(&self, problem: impl FnOnce() -> String) {
-        let mut slot = self
-            .problem
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut slot = lock(&self.problem);
         if slot.is_none() {
             *slot = Some(problem());
         }
@@ -168,10 +186,7 @@ impl Telemetry {
     /// Keeps this process's events local: recorded for `inspect`, never sent. Used for the run
     /// that shows the first-run notice, so nothing is sent before the user has seen it.
     pub fn keep_local(&self) {
-        let mut mode = self
-            .mode
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut mode = lock(&self.mode);
         if let Mode::Queue { distinct_id } = *mode {
             *mode = Mode::LocalOnly {
                 distinct_id: Some(distinct_id),
@@ -205,62 +220,86 @@ impl Telemetry {
             }
             Mode::LocalOnly { distinct_id } => {
                 let wire = WireEvent::new(event, &self.base, distinct_id, now);
-                self.store_or_note(wire, Recorded::LocalOnly);
+                self.keep(&wire, Recorded::LocalOnly);
             }
             Mode::Queue { distinct_id } => {
                 let wire = WireEvent::new(event, &self.base, Some(distinct_id), now);
-                if self.store_or_note(wire, Recorded::Queued) {
-                    self.queued_any.store(true, Ordering::SeqCst);
-                }
+                self.keep(&wire, Recorded::Queued);
             }
         }
     }
 
-    /// Stores `event`; on failure notes why, for `status`. Returns whether it was stored.
-    fn store_or_note(&self, event: WireEvent, recorded: Recorded) -> bool {
-        match self.store_event(event, recorded) {
-            Ok(()) => true,
-            Err(error) => {
-                // Worth explaining only to someone who opted in; otherwise the events were
-                // only kept for `inspect`.
-                if let (Some(store), ConsentState::On) = (&self.store, self.consent.state) {
-                    self.note_problem(|| {
-                        format!(
-                            "events cannot be stored in {} ({error})",
-                            store.dir().display()
-                        )
-                    });
+    /// Runs `action` unless this thread is already keeping or writing an event: a panic there
+    /// runs archon's panic hook, which records `error.uncaught`, and waiting for the locks this
+    /// thread holds would deadlock.
+    fn guarded(&self, action: impl FnOnce()) {
+        if STORING.with(|storing| storing.replace(true)) {
+            return;
+        }
+        action();
+        STORING.with(|storing| storing.set(false));
+    }
+
+    /// Adds `event` to the pending events, and writes them all when the process is past its
+    /// first second or they have grown large.
+    fn keep(&self, event: &WireEvent, recorded: Recorded) {
+        let Ok(json) = serde_json::to_vec(event) else {
+            return;
+        };
+        let mut write_now = self.started.elapsed() >= WRITE_BEHIND;
+        self.guarded(|| {
+            let mut pending = lock(&self.pending);
+            match recorded {
+                Recorded::Queued => {
+                    pending.queue.extend_from_slice(&json);
+                    pending.queue.push(b'\n');
                 }
-                false
+                Recorded::LocalOnly => pending
+                    .recent
+                    .extend(recent::entry_line(Recorded::LocalOnly, &json)),
             }
+            write_now |= pending.queue.len() + pending.recent.len() >= MAX_PENDING_BYTES;
+        });
+        if write_now {
+            self.flush();
         }
     }
 
-    fn store_event(&self, event: WireEvent, recorded: Recorded) -> std::io::Result<()> {
+    /// Writes the pending events now. [`Telemetry::finish`] does this too; on failure the
+    /// reason is noted for `status`.
+    pub fn flush(&self) {
+        self.guarded(|| {
+            let pending = std::mem::take(&mut *lock(&self.pending));
+            if pending.queue.is_empty() && pending.recent.is_empty() {
+                return;
+            }
+            match self.write(&pending) {
+                Ok(()) if !pending.queue.is_empty() => {
+                    self.queued_any.store(true, Ordering::SeqCst)
+                }
+                Ok(()) => {}
+                Err(error) => {
+                    // Worth explaining only to someone who opted in; otherwise the events were
+                    // only kept for `inspect`.
+                    if let (Some(store), ConsentState::On) = (&self.store, self.consent.state) {
+                        self.note_problem(|| {
+                            format!(
+                                "events cannot be stored in {} ({error})",
+                                store.dir().display()
+                            )
+                        });
+                    }
+                }
+            }
+        });
+    }
+
+    /// Appends `pending` under the store's lock.
+    fn write(&self, pending: &Pending) -> std::io::Result<()> {
         let Some(store) = &self.store else {
             return Ok(());
         };
-        // A panic while this thread holds the store's lock runs archon's panic hook, which
-        // records `error.uncaught`; waiting for the lock again would deadlock, so skip it.
-        if STORING.with(|storing| storing.replace(true)) {
-            return Ok(());
-        }
-        let result = self.store_event_locked(store, event, recorded);
-        STORING.with(|storing| storing.set(false));
-        result
-    }
-
-    fn store_event_locked(
-        &self,
-        store: &Store,
-        event: WireEvent,
-        recorded: Recorded,
-    ) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(&event).map_err(std::io::Error::other)?;
-        let mut lock_file = self
-            .lock_file
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut lock_file = lock(&self.lock_file);
         if lock_file.is_none() {
             *lock_file = Some(store.open_lock_file()?);
         }
@@ -268,21 +307,20 @@ impl Telemetry {
             return Ok(());
         };
         let _held = HeldLock::acquire(file)?;
-        match recorded {
-            // The recent events get it when it leaves the queue (see `queue::remove`).
-            Recorded::Queued => {
-                line.push(b'\n');
-                queue::append_locked(store, &line)
-            }
-            Recorded::LocalOnly => {
-                recent::append_locked(store, &recent::entry_line(Recorded::LocalOnly, &line))
-            }
+        if !pending.queue.is_empty() {
+            // The recent events get these when they leave the queue (see `queue::remove`).
+            queue::append_locked(store, &pending.queue)?;
         }
+        if !pending.recent.is_empty() {
+            recent::append_locked(store, &pending.recent)?;
+        }
+        Ok(())
     }
 
-    /// Call once, as archon exits: starts the delivery process when this process queued events
-    /// and one is due. Never waits for the network.
+    /// Call once, as archon exits: writes the pending events, and starts the delivery process
+    /// when this process queued events and one is due. Never waits for the network.
     pub fn finish(&self) {
+        self.flush();
         if let (true, Some(store)) = (self.queued_any.load(Ordering::SeqCst), &self.store) {
             spawn::start_delivery_if_due(store, &spawn::Launcher::current_exe());
         }
@@ -292,4 +330,18 @@ impl Telemetry {
     pub fn environment(&self) -> &Environment {
         &self.env
     }
+}
+
+impl Drop for Telemetry {
+    /// Writes what is pending if [`Telemetry::finish`] was not called (archon's own telemetry
+    /// lives until the process exits, and always finishes).
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -178,6 +178,7 @@ fn events_recorded_before_opting_in_are_never_sent() {
     control::opt_in(&home.env()).unwrap();
     let telemetry = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
     telemetry.record(&startup());
+    telemetry.flush();
 
     let server = CaptureServer::start();
     let report = deliver(&home.store(), &early, &fast_config(server.url()));
@@ -277,6 +278,7 @@ fn opting_out_while_a_delivery_lingers_sends_nothing_more() {
     // A command that started while telemetry was on, and is still running.
     let running = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
     running.record(&invoked());
+    running.flush();
     let server = CaptureServer::start();
     let config = DeliveryConfig {
         linger: Duration::from_secs(2),
@@ -287,6 +289,7 @@ fn opting_out_while_a_delivery_lingers_sends_nothing_more() {
         server.wait_for_events(1, Duration::from_secs(30));
         control::opt_out(&home.env()).unwrap();
         running.record(&invoked());
+        running.flush();
         let report = delivery.join().unwrap();
         assert_eq!(report.delivered, 1, "{report:?}");
     });

@@ -542,6 +542,7 @@ proptest! {
         let telemetry = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
         prop_assert_eq!(telemetry.is_sending(), on);
         telemetry.record(&invoked());
+        telemetry.flush();
         let status = control::status(&home.env());
         prop_assert_eq!(&status.consent, &consent);
         prop_assert_eq!(status.waiting.as_ref().ok().copied(), Some(usize::from(on)));

@@ -448,6 +448,7 @@ proptest! {
         let telemetry = Telemetry::start_with_key(home.env_on(), Some(TEST_KEY));
         prop_assert!(telemetry.is_sending());
         telemetry.record(&invoked());
+        telemetry.flush();
         let after = queue::read(&store).unwrap();
         prop_assert_eq!(after.events.len(), expected.len() + 1, "queue: {}", Shown(&std::fs::read(&queue_path).unwrap()));
         prop_assert_eq!(&after.events[..expected.len()], &expected[..]);

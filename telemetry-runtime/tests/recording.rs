@@ -62,6 +62,7 @@ fn on_queues_the_exact_wire_object() {
     let telemetry = Telemetry::start_with_key(home.env_on(), Some(TEST_KEY));
     assert!(telemetry.is_sending());
     telemetry.record(&invoked());
+    telemetry.flush();
 
     let queued = queue::read(&home.store()).unwrap().events;
     assert_eq!(queued.len(), 1);
@@ -84,6 +85,7 @@ fn on_in_a_build_without_a_key_keeps_events_local() {
     let telemetry = Telemetry::start_with_key(home.env_on(), None);
     assert!(!telemetry.is_sending());
     telemetry.record(&invoked());
+    telemetry.flush();
     assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
     let (entry, status) = control::inspect(&home.env_on(), 10).unwrap().remove(0);
     assert_eq!(
@@ -114,6 +116,8 @@ fn parallel_writers_neither_lose_nor_corrupt_events() {
                 let telemetry = Telemetry::start_with_key(home.env_on(), Some(TEST_KEY));
                 for _ in 0..EACH {
                     telemetry.record(&invoked());
+                    // One append each, so that the threads' appends interleave.
+                    telemetry.flush();
                 }
             });
         }
@@ -136,11 +140,13 @@ fn a_corrupt_queue_line_is_skipped_not_fatal() {
     let home = Home::new();
     let telemetry = Telemetry::start_with_key(home.env_on(), Some(TEST_KEY));
     telemetry.record(&invoked());
+    telemetry.flush();
     let path = home.store().dir().join("queue.jsonl");
     let mut text = std::fs::read(&path).unwrap();
     text.extend_from_slice(b"{not json\n\x00\xff garbage\n");
     std::fs::write(&path, text).unwrap();
     telemetry.record(&startup());
+    telemetry.flush();
     let contents = queue::read(&home.store()).unwrap();
     assert_eq!(contents.events.len(), 2);
     assert_eq!(contents.unreadable_lines, 2);
@@ -152,6 +158,7 @@ fn opting_out_empties_the_queue_and_keeps_the_id() {
     control::opt_in(&home.env()).unwrap();
     let telemetry = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
     telemetry.record(&invoked());
+    telemetry.flush();
     assert_eq!(queue::read(&home.store()).unwrap().events.len(), 1);
     let id = std::fs::read_to_string(home.store().identity_path()).unwrap();
 
@@ -163,6 +170,7 @@ fn opting_out_empties_the_queue_and_keeps_the_id() {
     );
     let after = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
     after.record(&invoked());
+    after.flush();
     assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
 }
 
@@ -241,4 +249,48 @@ fn recording_with_telemetry_on_writes_only_the_queue() {
         home.files(),
         ["telemetry-id", "telemetry/lock", "telemetry/queue.jsonl"]
     );
+}
+
+#[test]
+fn a_short_command_writes_its_events_together_when_it_finishes() {
+    let home = Home::new();
+    let telemetry = Telemetry::start_with_key(home.env_on(), Some(TEST_KEY));
+    telemetry.record(&startup());
+    telemetry.record(&invoked());
+    // Kept in memory so far: the first second's events are written together.
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
+    telemetry.flush();
+    let queued = queue::read(&home.store()).unwrap().events;
+    let names: Vec<_> = queued.iter().map(|event| event.event.as_str()).collect();
+    assert_eq!(names, ["binary.startup", "cli.command_invoked"]);
+    // A telemetry dropped without finishing still writes what it holds.
+    let telemetry = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
+    telemetry.record(&startup());
+    drop(telemetry);
+    assert_eq!(control::inspect(&home.env(), 10).unwrap().len(), 3);
+}
+
+#[test]
+fn a_command_running_past_its_first_second_writes_each_event_at_once() {
+    let home = Home::new();
+    let telemetry = Telemetry::start_with_key(home.env_on(), Some(TEST_KEY));
+    telemetry.record(&startup());
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    telemetry.record(&invoked());
+    // Written without a flush: a process killed now loses nothing recorded so far.
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 2);
+    std::mem::forget(telemetry);
+}
+
+#[test]
+fn many_events_in_the_first_second_are_written_before_they_pile_up() {
+    let home = Home::new();
+    let telemetry = Telemetry::start_with_key(home.env_on(), Some(TEST_KEY));
+    for _ in 0..1000 {
+        telemetry.record(&invoked());
+    }
+    // About 700 bytes each: written every 64 KiB or so, not held to the end.
+    let written = queue::read(&home.store()).unwrap().events.len();
+    assert!((900..1000).contains(&written), "{written}");
+    std::mem::forget(telemetry);
 }

@@ -4,12 +4,31 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use telemetry_schema::{CliCommand, CliSubcommand};
 
+/// What `archon --help` ends with: how telemetry stands in this build.
+const AFTER_HELP: &str = if cfg!(feature = "telemetry") {
+    "Telemetry is off unless you turn it on; see `archon telemetry --help`."
+} else {
+    "This archon was built without telemetry: it records and sends nothing."
+};
+
+/// `archon telemetry --help`.
+const TELEMETRY_LONG_ABOUT: &str = if cfg!(feature = "telemetry") {
+    "See and change what archon's anonymous usage telemetry does.\n\n\
+     Nothing is sent unless you run `archon telemetry on`. DO_NOT_TRACK=1, \
+     ARCHON_NO_TELEMETRY=1 and ARCHON_TELEMETRY=0 turn it off for any command."
+} else {
+    "See and change what archon's anonymous usage telemetry does.\n\n\
+     This archon was built without telemetry (cargo feature `telemetry` off): it records and \
+     sends nothing, and `archon telemetry on` is refused. `off` and `clear` still tidy up after \
+     a build with telemetry that used the same ARCHON_HOME."
+};
+
 /// Run AI-assisted workflows from the command line.
 #[derive(Debug, Parser)]
 #[command(
     name = "archon",
     version = telemetry_schema::build_info::VERSION,
-    after_help = "Telemetry is off unless you turn it on; see `archon telemetry --help`."
+    after_help = AFTER_HELP
 )]
 pub struct Cli {
     /// What to do.
@@ -26,12 +45,7 @@ pub enum Command {
     /// Choose your default AI assistant (recorded in config.yaml).
     Setup(SetupArgs),
     /// See and change what archon's anonymous usage telemetry does.
-    #[command(
-        subcommand,
-        long_about = "See and change what archon's anonymous usage telemetry does.\n\n\
-            Nothing is sent unless you run `archon telemetry on`. DO_NOT_TRACK=1, \
-            ARCHON_NO_TELEMETRY=1 and ARCHON_TELEMETRY=0 turn it off for any command."
-    )]
+    #[command(subcommand, long_about = TELEMETRY_LONG_ABOUT)]
     Telemetry(TelemetryCommand),
     /// Print archon's version and the commit it was built from.
     Version,

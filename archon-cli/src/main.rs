@@ -3,10 +3,14 @@
 //! `main` starts telemetry (which may print the first-run notice), parses the command line,
 //! runs the command, and finishes telemetry exactly once with the command's exit code. The
 //! delivery process is this same binary started with a hidden first argument.
+//!
+//! Built without the `telemetry` feature (`--no-default-features`), archon records nothing,
+//! shows no notice and has no delivery process: see [`session`].
 
 mod cli;
 mod commands;
 mod exit;
+#[cfg(feature = "telemetry")]
 mod notice;
 mod session;
 
@@ -14,6 +18,9 @@ use clap::Parser;
 use session::Session;
 
 fn main() {
+    // Without telemetry there is no delivery process, so the hidden argument is not special:
+    // clap rejects it like any unknown command.
+    #[cfg(feature = "telemetry")]
     if std::env::args_os()
         .nth(1)
         .is_some_and(|arg| arg == telemetry_runtime::delivery::DELIVERY_ARG)

@@ -1,12 +1,12 @@
 //! The first-run notice: printed once per `$ARCHON_HOME`, to stderr, never a question.
+//!
+//! Only in builds with the `telemetry` feature: a build without it has nothing to opt in to.
 
+use crate::commands::telemetry::POLICY_URL;
 use std::io::Write;
 use std::path::Path;
 use telemetry_runtime::consent::{Consent, ConsentState};
 use telemetry_runtime::Environment;
-
-/// Where the policy page lives.
-pub const POLICY_URL: &str = "https://github.com/coleam00/Archon/blob/main/docs/telemetry.md";
 
 const MARKER: &str = ".first-run-completed";
 

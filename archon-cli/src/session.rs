@@ -3,15 +3,24 @@
 //!
 //! Nothing here prints (apart from the first-run notice), fails or changes the exit code: the
 //! worst telemetry can do is not record.
+//!
+//! Built without the `telemetry` feature, a session holds no [`telemetry_runtime::Telemetry`]:
+//! nothing is recorded, queued or delivered and no notice is shown. [`Session::record`] is then
+//! an empty generic function, so the events the commands build for it are optimised away (at
+//! most a clock read is left). The interrupt flag and the signal handlers stay: they also stop a
+//! running workflow's node and give archon its 130/143 exit codes.
 
 use crate::exit;
+#[cfg(feature = "telemetry")]
 use crate::notice;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 use std::time::Instant;
-use telemetry_runtime::{Environment, Telemetry};
+use telemetry_runtime::Environment;
+#[cfg(feature = "telemetry")]
+use telemetry_runtime::Telemetry;
 use telemetry_schema::{
     BinaryStartup, CliCommand, CliCommandCompleted, CliCommandInvoked, CliSubcommand, DurationMs,
     ErrorClass, ErrorSite, ErrorUncaught, TelemetryEvent, WorkflowName, WorkflowRunFailed,
@@ -32,6 +41,10 @@ struct ActiveWorkflow {
 
 /// This run's telemetry.
 pub struct Session {
+    /// The process's environment, read once (`ARCHON_HOME` and `HOME` for config.yaml, and
+    /// telemetry's variables).
+    env: Environment,
+    #[cfg(feature = "telemetry")]
     telemetry: Telemetry,
     running: Mutex<Option<Running>>,
     workflow: Mutex<Option<ActiveWorkflow>>,
@@ -56,11 +69,17 @@ impl Session {
     /// the panic hook and the signal handlers; records `binary.startup`.
     pub fn start() -> &'static Session {
         let env = Environment::from_process();
-        let telemetry = Telemetry::start(env.clone());
-        if notice::show_once(&env, telemetry.consent()) {
-            telemetry.keep_local();
-        }
+        #[cfg(feature = "telemetry")]
+        let telemetry = {
+            let telemetry = Telemetry::start(env.clone());
+            if notice::show_once(&env, telemetry.consent()) {
+                telemetry.keep_local();
+            }
+            telemetry
+        };
         let session = SESSION.get_or_init(|| Session {
+            env,
+            #[cfg(feature = "telemetry")]
             telemetry,
             running: Mutex::new(None),
             workflow: Mutex::new(None),
@@ -75,14 +94,23 @@ impl Session {
         session
     }
 
+    /// The environment archon was started with.
+    pub fn environment(&self) -> &Environment {
+        &self.env
+    }
+
     /// The telemetry handle, for the `archon telemetry` commands.
+    #[cfg(feature = "telemetry")]
     pub fn telemetry(&self) -> &Telemetry {
         &self.telemetry
     }
 
-    /// Records one event.
+    /// Records one event; in a build without telemetry, does nothing.
     pub fn record<E: TelemetryEvent>(&self, event: &E) {
+        #[cfg(feature = "telemetry")]
         self.telemetry.record(event);
+        #[cfg(not(feature = "telemetry"))]
+        let _ = event;
     }
 
     /// Records `cli.command_invoked` and remembers the command for its completion.
@@ -143,7 +171,8 @@ impl Session {
     }
 
     /// Ends the run's telemetry once: records `cli.command_completed` with `exit_code` and
-    /// starts delivery if there is something to send. Later calls do nothing.
+    /// starts delivery if there is something to send (never in a build without telemetry).
+    /// Later calls do nothing.
     pub fn complete(&self, exit_code: i32) {
         if self.completed.swap(true, Ordering::SeqCst) {
             return;
@@ -156,6 +185,7 @@ impl Session {
                 duration_ms: DurationMs::since(running.started),
             });
         }
+        #[cfg(feature = "telemetry")]
         self.telemetry.finish();
     }
 

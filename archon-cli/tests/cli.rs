@@ -1,6 +1,10 @@
 //! The `archon` binary as a user meets it: help, errors, the first-run notice, config.yaml
 //! handling, and telemetry in a build that cannot send.
 
+// Most of these expect the telemetry default features build in (the notice, `inspect`, the
+// status text); a build without it is tested in without_telemetry.rs.
+#![cfg(feature = "telemetry")]
+
 mod common;
 
 use capture_server::CaptureServer;

@@ -1,5 +1,8 @@
 //! End to end: the keyed archon binary, a temporary home, and the capture server on 127.0.0.1.
 
+// These tests are about telemetry; a build without it is tested in without_telemetry.rs.
+#![cfg(feature = "telemetry")]
+
 mod common;
 
 use capture_server::CaptureServer;

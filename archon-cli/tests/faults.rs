@@ -8,7 +8,8 @@
 //! processes a test leaves behind are killed when it ends (on Linux, where they can be found
 //! through /proc; elsewhere they end by themselves within a minute).
 
-#![cfg(unix)]
+// These tests are about telemetry; a build without it is tested in without_telemetry.rs.
+#![cfg(all(unix, feature = "telemetry"))]
 
 mod common;
 

@@ -5,9 +5,10 @@
 //! touched), then times `archon version` and a one-node `archon workflow run` with telemetry
 //! off, undecided, and on with a reachable server, a refused port and a host that accepts
 //! connections and never answers (the servers run in this process on 127.0.0.1). It reports
-//! medians as ratios to "off", the peak memory of archon, the binary's size and how much of it
-//! is telemetry, and then runs the runtime's micro-benchmarks (`cargo bench -p
-//! telemetry-runtime`: recording one event, the exit path, delivering 10,000 events).
+//! medians as ratios to "off", the peak memory of archon, and the binary's size next to that of
+//! archon built without telemetry (`--no-default-features`, into `target/bench-no-telemetry`),
+//! and then runs the runtime's micro-benchmarks (`cargo bench -p telemetry-runtime`: recording
+//! one event, the exit path, delivering 10,000 events).
 //!
 //! Numbers from a shared machine are noisy: compare ratios from one run, not runs from
 //! different days.
@@ -64,6 +65,8 @@ struct Series {
 pub fn run(runs: usize) -> Result<(), Failure> {
     let runs = runs.max(3);
     let binary = build_keyed_binary()?;
+    // Built before anything is timed, so that the compiler does not compete with the runs.
+    let without_telemetry = build_binary_without_telemetry()?;
     let reachable = CaptureServer::start();
     let silent = CaptureServer::start();
     silent.script(std::iter::repeat_n(Reply::NeverAnswer, 100_000));
@@ -123,7 +126,7 @@ pub fn run(runs: usize) -> Result<(), Failure> {
         })
         .collect();
     print_table(&results, runs);
-    print_size(&binary);
+    print_size(&binary, &without_telemetry);
     println!("\nMicro-benchmarks (cargo bench -p telemetry-runtime):\n");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(&cargo)
@@ -138,9 +141,26 @@ pub fn run(runs: usize) -> Result<(), Failure> {
 }
 
 fn build_keyed_binary() -> Result<PathBuf, Failure> {
-    let target = workspace::root().join("target").join("bench-keyed");
+    build_release("bench-keyed", &[], "with a test key")
+}
+
+/// archon without the `telemetry` feature, as a distribution may build it: the binary-size
+/// baseline. Built with the same key as the keyed one so that the feature is the only
+/// difference (a build without telemetry never uses the key).
+fn build_binary_without_telemetry() -> Result<PathBuf, Failure> {
+    build_release(
+        "bench-no-telemetry",
+        &["--no-default-features"],
+        "without telemetry",
+    )
+}
+
+/// A release `archon`, built with [`BENCH_KEY`] and `extra` cargo arguments into
+/// `target/<dir>`, so that no real build is touched.
+fn build_release(dir: &str, extra: &[&str], what: &str) -> Result<PathBuf, Failure> {
+    let target = workspace::root().join("target").join(dir);
     eprintln!(
-        "building a release archon with a test key into {} ...",
+        "building a release archon {what} into {} ...",
         target.display()
     );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -155,13 +175,16 @@ fn build_keyed_binary() -> Result<PathBuf, Failure> {
             "--bin",
             "archon",
         ])
+        .args(extra)
         .env("CARGO_TARGET_DIR", &target)
         .env("ARCHON_POSTHOG_KEY", BENCH_KEY)
         .env_remove("ARCHON_POSTHOG_HOST")
         .status()
         .map_err(|e| Failure::environment(format!("cannot run `{cargo} build`: {e}")))?;
     if !status.success() {
-        return Err(Failure::check("building the benchmark binary failed"));
+        return Err(Failure::check(format!(
+            "building the benchmark binary {what} failed"
+        )));
     }
     Ok(target.join("release").join("archon"))
 }
@@ -278,39 +301,89 @@ fn print_table(results: &[Series], runs: usize) {
     }
 }
 
-/// The binary's size, and the share of it that symbol names attribute to telemetry and the
-/// HTTP/TLS stack only delivery uses. An estimate: `nm` sees only named code and data.
-fn print_size(binary: &Path) {
-    let total = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
+/// The binary's size against archon built without telemetry, which is the measured cost;
+/// then, for both, the share that symbol names attribute to the telemetry crates and to the
+/// HTTP/TLS stack only delivery uses. That breakdown is an estimate (`nm` sees only named code
+/// and data), but it shows what the build without telemetry leaves out.
+///
+/// `with` has a key, as a release does. A build without a key (any plain `cargo build`) is
+/// much closer to the one without telemetry: its key is a compile-time `None`, so the optimiser
+/// drops the sender and the HTTP/TLS stack with it.
+fn print_size(with: &Path, without: &Path) {
+    let mib = |bytes: u64| bytes as f64 / 1048576.0;
+    let size = |binary: &Path| std::fs::metadata(binary).map(|m| m.len()).ok();
+    let (Some(with_size), Some(without_size)) = (size(with), size(without)) else {
+        println!("\nBinary size: unknown (a binary cannot be read)");
+        return;
+    };
+    let added = with_size as f64 - without_size as f64;
     println!(
-        "\nBinary: {} ({:.1} MiB)",
-        binary.display(),
-        total as f64 / 1048576.0
+        "\narchon with telemetry (and a key): {:.1} MiB; without (`--no-default-features`): {:.1} MiB; \
+         telemetry adds {:.1} MiB ({:+.0} % over the build without it)",
+        mib(with_size),
+        mib(without_size),
+        added / 1048576.0,
+        added / (without_size as f64).max(1.0) * 100.0,
     );
-    let Ok(output) = Command::new("nm")
+    println!("  with:    {}", with.display());
+    println!("  without: {}", without.display());
+    let (Some(with_symbols), Some(without_symbols)) = (symbol_sizes(with), symbol_sizes(without))
+    else {
+        println!("  (nm is not installed or failed: no breakdown by symbol names)");
+        return;
+    };
+    println!("\nBy symbol names (an estimate):\n");
+    println!("| | with telemetry | without |");
+    println!("| --- | --- | --- |");
+    println!(
+        "| named symbols | {:.1} MiB | {:.1} MiB |",
+        mib(with_symbols.named),
+        mib(without_symbols.named)
+    );
+    for (i, (label, _)) in SYMBOL_GROUPS.iter().enumerate() {
+        println!(
+            "| {label} | {:.2} MiB | {:.2} MiB |",
+            mib(with_symbols.groups[i]),
+            mib(without_symbols.groups[i])
+        );
+    }
+}
+
+/// Symbol-name prefixes of what telemetry brings in. Without telemetry, `telemetry_runtime`
+/// (its config.yaml code) and `telemetry_schema` (the event types) keep a small share.
+const SYMBOL_GROUPS: [(&str, &[&str]); 2] = [
+    (
+        "telemetry crates",
+        &["telemetry_runtime", "telemetry_schema", "posthog_rs"],
+    ),
+    (
+        "HTTP/TLS stack used only for delivery",
+        &[
+            "reqwest", "hyper", "h2::", "rustls", "ring::", "aws_lc", "tokio", "http::", "webpki",
+            "tower",
+        ],
+    ),
+];
+
+/// Bytes of named symbols in a binary, in all and per [`SYMBOL_GROUPS`] entry.
+struct SymbolSizes {
+    named: u64,
+    groups: [u64; SYMBOL_GROUPS.len()],
+}
+
+/// Reads the symbols of `binary` with `nm`; `None` when nm cannot be run or fails.
+fn symbol_sizes(binary: &Path) -> Option<SymbolSizes> {
+    let output = Command::new("nm")
         .args(["--size-sort", "--print-size", "--demangle"])
         .arg(binary)
         .output()
-    else {
-        println!("  (nm is not installed: no breakdown)");
-        return;
-    };
+        .ok()
+        .filter(|output| output.status.success())?;
     let text = String::from_utf8_lossy(&output.stdout);
-    let groups: [(&str, &[&str]); 2] = [
-        (
-            "telemetry crates",
-            &["telemetry_runtime", "telemetry_schema", "posthog_rs"],
-        ),
-        (
-            "HTTP/TLS stack used only for delivery",
-            &[
-                "reqwest", "hyper", "h2::", "rustls", "ring::", "aws_lc", "tokio", "http::",
-                "webpki", "tower",
-            ],
-        ),
-    ];
-    let mut named = 0u64;
-    let mut sums = [0u64; 2];
+    let mut sizes = SymbolSizes {
+        named: 0,
+        groups: [0; SYMBOL_GROUPS.len()],
+    };
     for line in text.lines() {
         let mut parts = line.splitn(4, ' ');
         let (Some(_address), Some(size), Some(_kind), Some(name)) =
@@ -321,16 +394,13 @@ fn print_size(binary: &Path) {
         let Ok(size) = u64::from_str_radix(size, 16) else {
             continue;
         };
-        named += size;
+        sizes.named += size;
         let name = name.trim_start_matches('<');
-        for (i, (_, prefixes)) in groups.iter().enumerate() {
+        for (i, (_, prefixes)) in SYMBOL_GROUPS.iter().enumerate() {
             if prefixes.iter().any(|p| name.starts_with(p)) {
-                sums[i] += size;
+                sizes.groups[i] += size;
             }
         }
     }
-    println!("  named symbols: {:.1} MiB", named as f64 / 1048576.0);
-    for (i, (label, _)) in groups.iter().enumerate() {
-        println!("  {label}: {:.1} MiB", sums[i] as f64 / 1048576.0);
-    }
+    Some(sizes)
 }

@@ -15,7 +15,7 @@ pub const ASSISTANT_KEY: &str = "default";
 
 /// Records the default assistant.
 pub fn run(args: SetupArgs, session: &Session) -> Result<i32, CommandError> {
-    let env = session.telemetry().environment();
+    let env = session.environment();
     let home = env.archon_home().ok_or_else(|| {
         CommandError::usage(
             ErrorClass::Io,

@@ -1,20 +1,33 @@
 //! `archon telemetry on|off|status|inspect|clear|policy`
+//!
+//! In a build without the `telemetry` feature, `status`, `inspect` and `policy` say so, `on`
+//! refuses, and `off` and `clear` work as usual: they only write config.yaml and delete files
+//! that a build with telemetry may have left in the same `$ARCHON_HOME`.
 
 use super::CommandError;
-use crate::cli::{InspectArgs, TelemetryCommand};
+#[cfg(feature = "telemetry")]
+use crate::cli::InspectArgs;
+use crate::cli::TelemetryCommand;
 use crate::exit;
-use crate::notice::POLICY_URL;
 use crate::session::Session;
-use serde_json::{json, Map, Value};
-use telemetry_runtime::consent::{ConsentSource, ConsentState};
-use telemetry_runtime::control::{self, ControlError, Status};
-use telemetry_runtime::host::HostSource;
+use telemetry_runtime::control::{self, ControlError};
 use telemetry_runtime::Environment;
 use telemetry_schema::ErrorClass;
+#[cfg(feature = "telemetry")]
+use {
+    serde_json::{json, Map, Value},
+    telemetry_runtime::consent::{ConsentSource, ConsentState},
+    telemetry_runtime::control::Status,
+    telemetry_runtime::host::HostSource,
+};
+
+/// Where the policy page lives.
+pub const POLICY_URL: &str = "https://github.com/coleam00/Archon/blob/main/docs/telemetry.md";
 
 /// Runs one `archon telemetry` subcommand.
+#[cfg(feature = "telemetry")]
 pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandError> {
-    let env = session.telemetry().environment();
+    let env = session.environment();
     match command {
         TelemetryCommand::On => on(env),
         TelemetryCommand::Off => off(env),
@@ -26,14 +39,69 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
             Ok(exit::SUCCESS)
         }
         TelemetryCommand::Inspect(args) => inspect(env, &args),
-        TelemetryCommand::Clear => clear(env, session.telemetry().consent().state),
-        TelemetryCommand::Policy => {
-            println!("The telemetry policy lists every event and property archon can send:");
-            println!("  {POLICY_URL}");
-            println!("  (docs/telemetry.md in archon's repository)");
+        TelemetryCommand::Clear => {
+            clear(env, session.telemetry().consent().state == ConsentState::On)
+        }
+        TelemetryCommand::Policy => policy(),
+    }
+}
+
+/// Runs one `archon telemetry` subcommand in a build without telemetry.
+#[cfg(not(feature = "telemetry"))]
+pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandError> {
+    let env = session.environment();
+    match command {
+        TelemetryCommand::On => Err(CommandError {
+            message: format!(
+                "telemetry cannot be turned on: this archon was {BUILT_WITHOUT}.\n\
+                 To share anonymous usage events, install a build of archon with telemetry, \
+                 such as the release binaries."
+            ),
+            code: exit::FAILURE,
+            class: ErrorClass::Other,
+            // Refusing is this build's designed behaviour, not a bug to report.
+            unexpected: false,
+        }),
+        TelemetryCommand::Off => off(env),
+        TelemetryCommand::Status | TelemetryCommand::Inspect(_) => {
+            println!("Telemetry: not built in");
+            println!("  This archon was {BUILT_WITHOUT}: it records and");
+            println!(
+                "  sends nothing, whatever DO_NOT_TRACK, ARCHON_TELEMETRY or config.yaml say."
+            );
+            if let Some(id) = leftover_identity(env) {
+                println!(
+                    "  An anonymous id from a build with telemetry is still in {}; `archon telemetry clear` deletes it.",
+                    id.display()
+                );
+            }
             Ok(exit::SUCCESS)
         }
+        // This build never makes an id, so none will replace the one deleted.
+        TelemetryCommand::Clear => clear(env, false),
+        TelemetryCommand::Policy => {
+            println!("This archon was {BUILT_WITHOUT}: it records and sends nothing.");
+            println!();
+            policy()
+        }
     }
+}
+
+/// How a build without the `telemetry` feature describes itself.
+#[cfg(not(feature = "telemetry"))]
+const BUILT_WITHOUT: &str = "built without telemetry (cargo feature `telemetry` off)";
+
+/// The anonymous id file a build with telemetry left in this home, if there is one.
+fn leftover_identity(env: &Environment) -> Option<std::path::PathBuf> {
+    let id = telemetry_runtime::store::Store::new(env.archon_home()?).identity_path();
+    id.exists().then_some(id)
+}
+
+fn policy() -> Result<i32, CommandError> {
+    println!("The telemetry policy lists every event and property archon can send:");
+    println!("  {POLICY_URL}");
+    println!("  (docs/telemetry.md in archon's repository)");
+    Ok(exit::SUCCESS)
 }
 
 fn control_error(error: ControlError) -> CommandError {
@@ -52,6 +120,7 @@ fn control_error(error: ControlError) -> CommandError {
     }
 }
 
+#[cfg(feature = "telemetry")]
 fn on(env: &Environment) -> Result<i32, CommandError> {
     let change = control::opt_in(env).map_err(control_error)?;
     println!("Telemetry is on. Thank you!");
@@ -92,27 +161,25 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
         "  Recorded in: {} (telemetry.enabled: false)",
         change.config_path.display()
     );
-    if let Some(home) = env.archon_home() {
-        let id = telemetry_runtime::store::Store::new(home).identity_path();
-        if id.exists() {
-            println!(
-                "Your anonymous id is still in {}; `archon telemetry clear` deletes it.",
-                id.display()
-            );
-        }
+    if let Some(id) = leftover_identity(env) {
+        println!(
+            "Your anonymous id is still in {}; `archon telemetry clear` deletes it.",
+            id.display()
+        );
     }
     Ok(exit::SUCCESS)
 }
 
-/// `still` is consent as this run resolved it: clearing the id does not change it.
-fn clear(env: &Environment, still: ConsentState) -> Result<i32, CommandError> {
+/// `still_on`: telemetry is on as this run resolved consent (clearing the id does not change
+/// that), so a new id will be made.
+fn clear(env: &Environment, still_on: bool) -> Result<i32, CommandError> {
     let existed = control::clear_identity(env).map_err(control_error)?;
     if existed {
         println!("Deleted your anonymous id.");
     } else {
         println!("There was no anonymous id to delete.");
     }
-    if still == ConsentState::On {
+    if still_on {
         println!(
             "Telemetry is still on: a new, unrelated id will be made the next time archon runs."
         );
@@ -121,6 +188,7 @@ fn clear(env: &Environment, still: ConsentState) -> Result<i32, CommandError> {
     Ok(exit::SUCCESS)
 }
 
+#[cfg(feature = "telemetry")]
 fn inspect(env: &Environment, args: &InspectArgs) -> Result<i32, CommandError> {
     let events = control::inspect(env, usize::from(args.limit)).map_err(control_error)?;
     let mut output = Map::new();
@@ -147,6 +215,7 @@ fn inspect(env: &Environment, args: &InspectArgs) -> Result<i32, CommandError> {
 }
 
 /// The text of `archon telemetry status`.
+#[cfg(feature = "telemetry")]
 pub fn render_status(status: &Status) -> String {
     let mut out = String::new();
     let mut line = |text: String| {
@@ -253,6 +322,7 @@ pub fn render_status(status: &Status) -> String {
 }
 
 /// `YYYY-MM-DD` in UTC.
+#[cfg(feature = "telemetry")]
 fn chrono_date(time: std::time::SystemTime) -> String {
     chrono::DateTime::<chrono::Utc>::from(time)
         .format("%Y-%m-%d")

@@ -4,12 +4,16 @@ use super::CommandError;
 use crate::exit;
 use telemetry_schema::build_info;
 
-/// Prints the version and the commit archon was built from.
+/// Prints the version and the commit archon was built from, and says when this build has no
+/// telemetry (so that a bug report shows it).
 pub fn run() -> Result<i32, CommandError> {
     println!(
         "archon {} ({})",
         build_info::VERSION,
         build_info::GIT_COMMIT
     );
+    if !cfg!(feature = "telemetry") {
+        println!("telemetry: not built in");
+    }
     Ok(exit::SUCCESS)
 }

@@ -95,7 +95,7 @@ fn run_workflow(args: &RunArgs, session: &Session) -> Result<i32, CommandError> 
         eprintln!("warning: {problem}");
     }
 
-    let default_provider = default_provider(session.telemetry().environment());
+    let default_provider = default_provider(session.environment());
     let provider = workflow.provider.unwrap_or(default_provider);
     let name = telemetry_name(workflow);
     let started = Instant::now();

@@ -140,6 +140,7 @@ impl Session {
             name,
             started: Instant::now(),
         });
+        #[cfg(feature = "telemetry")]
         self.telemetry.flush();
     }
 

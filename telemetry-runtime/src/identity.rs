@@ -53,7 +53,12 @@ pub fn get_or_create(store: &Store) -> io::Result<Uuid> {
 
 /// Deletes the id. Returns whether there was a file.
 pub fn clear(store: &Store) -> io::Result<bool> {
-    let _lock = store.lock()?;
+    // Under the lock when telemetry's folder exists; deleting the id is no reason to create it.
+    let _lock = if store.dir().is_dir() {
+        Some(store.lock_existing()?)
+    } else {
+        None
+    };
     let existed = std::fs::symlink_metadata(store.identity_path()).is_ok();
     files::remove_if_exists(&store.identity_path())?;
     Ok(existed)
@@ -64,6 +69,17 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
     use std::fs;
+
+    #[test]
+    fn clearing_an_id_does_not_create_telemetrys_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        fs::write(store.identity_path(), Uuid::new_v4().to_string()).unwrap();
+        assert!(clear(&store).unwrap());
+        assert!(!store.identity_path().exists());
+        assert!(!store.dir().exists());
+        assert!(!clear(&store).unwrap());
+    }
 
     #[test]
     fn created_once_then_reused() {

@@ -86,20 +86,36 @@ pub(crate) fn entry_line(recorded: Recorded, event_json: &[u8]) -> Vec<u8> {
 /// file, not two.
 pub(crate) fn append_locked(store: &Store, lines: &[u8]) -> io::Result<()> {
     if files::append(&store.recent_path(), lines)? > TRIM_AT_BYTES {
-        let entries = match read_unlocked(store) {
-            Ok(entries) => entries,
+        let bytes = match files::read_limited(&store.recent_path(), MAX_READABLE_BYTES) {
+            Ok(bytes) => bytes.unwrap_or_default(),
             // Far too large to be ours: start afresh with the lines just appended.
-            Err(error) if error.kind() == io::ErrorKind::FileTooLarge => parse(lines),
+            Err(error) if error.kind() == io::ErrorKind::FileTooLarge => lines.to_vec(),
             Err(error) => return Err(error),
         };
-        let mut text = Vec::new();
-        for entry in &entries[entries.len().saturating_sub(KEEP)..] {
-            serde_json::to_writer(&mut text, entry).map_err(io::Error::other)?;
-            text.push(b'\n');
-        }
-        files::write_atomic(&store.recent_path(), &text, files::PRIVATE_FILE_MODE)?;
+        files::write_atomic(
+            &store.recent_path(),
+            &last_entries(&bytes, KEEP),
+            files::PRIVATE_FILE_MODE,
+        )?;
     }
     Ok(())
+}
+
+/// The last `count` lines of `bytes` that are entries, as they are (only those are parsed, and
+/// nothing is written again differently), each with its newline.
+fn last_entries(bytes: &[u8], count: usize) -> Vec<u8> {
+    let mut kept: Vec<&[u8]> = bytes
+        .rsplit(|b| *b == b'\n')
+        .filter(|line| serde_json::from_slice::<RecentEntry>(line).is_ok())
+        .take(count)
+        .collect();
+    kept.reverse();
+    let mut text = Vec::with_capacity(kept.iter().map(|line| line.len() + 1).sum());
+    for line in kept {
+        text.extend_from_slice(line);
+        text.push(b'\n');
+    }
+    text
 }
 
 fn read_unlocked(store: &Store) -> io::Result<Vec<RecentEntry>> {
@@ -156,4 +172,34 @@ pub fn read(store: &Store, limit: usize) -> io::Result<Vec<(RecentEntry, Deliver
         (entry, DeliveryStatus::Waiting)
     }));
     Ok(shown.split_off(shown.len().saturating_sub(limit)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u128) -> Vec<u8> {
+        let event = WireEvent {
+            uuid: Uuid::from_u128(n),
+            event: "binary.startup".to_owned(),
+            distinct_id: None,
+            properties: serde_json::Map::new(),
+            timestamp: "2026-11-25T18:00:00.000Z".to_owned(),
+        };
+        entry_line(Recorded::LocalOnly, &serde_json::to_vec(&event).unwrap())
+    }
+
+    #[test]
+    fn trimming_keeps_the_last_entries_byte_for_byte_and_drops_garbage() {
+        let mut bytes = Vec::new();
+        for n in 1..=5 {
+            bytes.extend(entry(n));
+            bytes.extend_from_slice(b"{garbage\n");
+        }
+        bytes.extend_from_slice(b"\n\n");
+        let kept = last_entries(&bytes, 3);
+        assert_eq!(kept, [entry(3), entry(4), entry(5)].concat());
+        assert_eq!(last_entries(&kept, 10), kept);
+        assert!(last_entries(b"not json\n", 10).is_empty());
+    }
 }

@@ -1,7 +1,7 @@
 //! Running the real `archon` binary in a temporary home, against the capture server.
 //!
 //! Two binaries are used: the one `cargo test` builds (no PostHog key: it can never send), and
-//! one built once per test run with a test key embedded, into `target/e2e-keyed/` (see
+//! one built once per test run with a test key embedded, into `target/tmp/e2e-keyed/` (see
 //! [`keyed_binary`]), for the tests that follow events to the server.
 
 #![allow(dead_code)]
@@ -22,13 +22,14 @@ pub fn keyless_binary() -> PathBuf {
 
 /// archon built with [`E2E_KEY`] embedded, as a release would be with a real key. Built once
 /// per test run (cargo's own lock orders parallel test binaries), into a separate target
-/// folder so it never replaces the keyless binary.
+/// folder under this build's own target folder (which may be `CARGO_TARGET_DIR`), so it never
+/// replaces the keyless binary.
 pub fn keyed_binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
             let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-            let target = workspace.join("target").join("e2e-keyed");
+            let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-keyed");
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let status = Command::new(cargo)
                 .args(["build", "--quiet", "-p", "archon-cli", "--bin", "archon"])

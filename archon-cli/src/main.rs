@@ -1,8 +1,9 @@
 //! The `archon` command-line tool.
 //!
 //! `main` starts telemetry (which may print the first-run notice), parses the command line,
-//! runs the command, and finishes telemetry exactly once with the command's exit code. The
-//! delivery process is this same binary started with a hidden first argument.
+//! runs the command, and finishes telemetry exactly once with the command's exit code. Events
+//! are sent by a separate program, `archon-telemetry-deliver` (`deliver.rs`), which archon
+//! starts detached when there is something to send.
 //!
 //! Built without the `telemetry` feature (`--no-default-features`), archon records nothing,
 //! shows no notice and has no delivery process: see [`session`].
@@ -18,16 +19,6 @@ use clap::Parser;
 use session::Session;
 
 fn main() {
-    // Without telemetry there is no delivery process, so the hidden argument is not special:
-    // clap rejects it like any unknown command.
-    #[cfg(feature = "telemetry")]
-    if std::env::args_os()
-        .nth(1)
-        .is_some_and(|arg| arg == telemetry_runtime::delivery::DELIVERY_ARG)
-    {
-        telemetry_runtime::delivery::run_delivery_process();
-        return;
-    }
     let session = Session::start();
     let code = match cli::Cli::try_parse() {
         Ok(cli) => {

@@ -179,3 +179,42 @@ fn nothing_the_user_wrote_reaches_the_server() {
         .count();
     assert_eq!(leaked, 0);
 }
+
+#[test]
+fn without_the_delivery_program_nothing_is_sent_and_status_says_why() {
+    let server = CaptureServer::start();
+    let mut user = User::keyed(server.url());
+    // archon alone, where no archon-telemetry-deliver is next to it.
+    let alone = tempfile::tempdir().unwrap();
+    let archon = alone.path().join("archon");
+    std::fs::copy(&user.binary, &archon).unwrap();
+    let deliver = user.binary.with_file_name("archon-telemetry-deliver");
+    user.binary = archon;
+    user.seen_notice();
+    user.expect(&["telemetry", "on"], 0);
+    user.expect(&["version"], 0);
+
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(stdout.contains("Telemetry: ON\n"), "{stdout}");
+    let missing = alone.path().join("archon-telemetry-deliver");
+    assert!(
+        stdout.contains(&format!("  Sender:        missing: {}", missing.display())),
+        "{stdout}"
+    );
+    // `version` (3 events) and this run so far (2).
+    assert!(stdout.contains("  Waiting:       5 events"), "{stdout}");
+
+    // Run by hand, the delivery program only says what it is.
+    let output = user.command_of(&deliver, &[]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("archon starts it"), "{stderr}");
+    assert!(output.stdout.is_empty());
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(server.requests().is_empty());
+
+    // Installed next to archon: the next command sends everything that waited.
+    std::fs::copy(&deliver, &missing).unwrap();
+    user.expect(&["version"], 0);
+    assert_eq!(server.wait_for_events(9, DELIVERY_WAIT).len(), 9);
+}

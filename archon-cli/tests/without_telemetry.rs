@@ -66,8 +66,7 @@ fn asked_for_telemetry_it_records_nothing_and_says_why() {
         "{stdout}"
     );
 
-    // The hidden argument that starts delivery in a build with telemetry is just an unknown
-    // command here.
+    // The argument the delivery program is started with means nothing to archon itself.
     user.expect(&["__telemetry-deliver"], 2);
 
     let home = user.archon_home();

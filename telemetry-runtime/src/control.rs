@@ -4,6 +4,7 @@
 use crate::build_config;
 use crate::config::{self, ConfigError, ConfigValue};
 use crate::consent::{self, Consent, ConsentState};
+use crate::delivery::spawn;
 use crate::environment::Environment;
 use crate::host::{self, Host, HostError};
 use crate::identity::{self, Identity};
@@ -156,6 +157,9 @@ pub struct Status {
     pub identity: Option<Identity>,
     /// The first characters of the build's key; `None` when this build cannot send.
     pub key_prefix: Option<String>,
+    /// Where the delivery program should be, when this build can send and it is not there
+    /// (events then stay queued).
+    pub missing_delivery_program: Option<PathBuf>,
     /// Where events would go.
     pub host: Result<Host, HostError>,
     /// Events waiting in the queue, or why that is unknown.
@@ -185,6 +189,10 @@ pub fn status_of(telemetry: &Telemetry) -> Status {
 /// Gathers [`Status`]. Never fails: what cannot be read is reported as such.
 pub fn status(env: &Environment) -> Status {
     let key_prefix = build_config::POSTHOG_KEY.map(build_config::key_prefix);
+    let missing_delivery_program = key_prefix
+        .as_ref()
+        .and_then(|_| spawn::delivery_program_path())
+        .filter(|path| !path.is_file());
     let from_env = env
         .archon_telemetry_host
         .as_deref()
@@ -195,6 +203,7 @@ pub fn status(env: &Environment) -> Status {
             consent: consent::resolve(env, None, Ok(config::TelemetrySettings::default())),
             identity: None,
             key_prefix,
+            missing_delivery_program,
             host: host::choose(from_env, None),
             waiting: Err("no home folder".to_owned()),
             last_event: None,
@@ -228,6 +237,7 @@ pub fn status(env: &Environment) -> Status {
         home: Some(store.home().to_owned()),
         consent,
         key_prefix,
+        missing_delivery_program,
         waiting,
         last_event,
         debug: env.debug(),

@@ -166,15 +166,7 @@ fn build_release(dir: &str, extra: &[&str], what: &str) -> Result<PathBuf, Failu
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(&cargo)
         .current_dir(workspace::root())
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "archon-cli",
-            "--bin",
-            "archon",
-        ])
+        .args(["build", "--release", "--quiet", "-p", "archon-cli"])
         .args(extra)
         .env("CARGO_TARGET_DIR", &target)
         .env("ARCHON_POSTHOG_KEY", BENCH_KEY)

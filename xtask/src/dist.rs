@@ -1,5 +1,6 @@
-//! `cargo xtask dist`: builds the release `archon`, with the PostHog key and host, the version,
-//! the git commit and the release flag baked in at compile time.
+//! `cargo xtask dist`: builds the release `archon` and `archon-telemetry-deliver` (the program
+//! archon starts to send events), with the PostHog key and host, the version, the git commit and
+//! the release flag baked in at compile time.
 //!
 //! The values come from the environment (in CI, from repository secrets) and reach the build the
 //! same way, as environment variables that `telemetry-schema` and `telemetry-runtime` read with
@@ -137,7 +138,12 @@ pub fn run(target: Option<&str>) -> Result<(), Failure> {
             "`cargo build --release -p archon-cli` failed ({status}); the errors are above"
         )));
     }
-    println!("built {}", binary_path(target).display());
+    let archon = binary_path(target);
+    println!("built {}", archon.display());
+    println!(
+        "  and {} (ship it next to archon: it sends the events; without it nothing is sent)",
+        archon.with_file_name("archon-telemetry-deliver").display()
+    );
     Ok(())
 }
 

@@ -267,6 +267,12 @@ pub fn render_status(status: &Status) -> String {
         )),
         None => line("  PostHog key:   none: this build cannot send telemetry".into()),
     }
+    if let Some(path) = &status.missing_delivery_program {
+        line(format!(
+            "  Sender:        missing: {} (events stay queued until it is installed next to archon)",
+            path.display()
+        ));
+    }
     match &status.waiting {
         Ok(count) => line(format!("  Waiting:       {count} events")),
         Err(problem) => line(format!("  Waiting:       unknown: {problem}")),

@@ -32,7 +32,7 @@ pub fn keyed_binary() -> PathBuf {
             let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-keyed");
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let status = Command::new(cargo)
-                .args(["build", "--quiet", "-p", "archon-cli", "--bin", "archon"])
+                .args(["build", "--quiet", "-p", "archon-cli"])
                 .current_dir(workspace)
                 .env("CARGO_TARGET_DIR", &target)
                 .env("ARCHON_POSTHOG_KEY", E2E_KEY)
@@ -90,7 +90,12 @@ impl User {
 
     /// `archon ARGS` with only this user's environment (plus PATH), in the project folder.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(&self.binary);
+        self.command_of(&self.binary, args)
+    }
+
+    /// `PROGRAM ARGS` as [`User::command`] runs archon.
+    pub fn command_of(&self, program: &Path, args: &[&str]) -> Command {
+        let mut command = Command::new(program);
         command
             .args(args)
             .current_dir(self.project())

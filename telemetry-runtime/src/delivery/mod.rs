@@ -1,5 +1,6 @@
-//! Delivery: a separate, detached archon process sends the queue to PostHog, so the command the
-//! user ran never waits for the network.
+//! Delivery: a separate, detached program (`archon-telemetry-deliver`, next to `archon`) sends
+//! the queue to PostHog, so the command the user ran never waits for the network, and never
+//! loads the HTTP/TLS stack either.
 //!
 //! At exit, a process that queued events starts one (see [`spawn`]) unless one is running or
 //! the last attempt failed recently. The delivery process holds `delivery.lock` while it runs,
@@ -27,8 +28,11 @@ use sender::Sender;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-/// The argument that makes archon run as the delivery process. archon's `main` checks for it
-/// before parsing its command line.
+/// The delivery program, installed next to `archon` (with the platform's executable suffix).
+pub const DELIVERY_PROGRAM: &str = "archon-telemetry-deliver";
+
+/// The argument the delivery program is started with. Without it, the program only explains
+/// itself: it is not meant to be run by hand.
 pub const DELIVERY_ARG: &str = "__telemetry-deliver";
 
 /// PostHog accepts at most this many events per request here.
@@ -83,7 +87,7 @@ pub struct DeliveryReport {
     pub skipped: Option<&'static str>,
 }
 
-/// The delivery process's `main`. Prints nothing; outcomes go to the state file for `status`.
+/// The delivery program's `main`. Prints nothing; outcomes go to the state file for `status`.
 pub fn run_delivery_process() {
     deliver_for_build(&Environment::from_process());
 }

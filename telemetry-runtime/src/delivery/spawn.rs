@@ -1,7 +1,7 @@
 //! Starting the delivery process from archon's exit path: cheap checks, then a detached child,
 //! never a wait.
 
-use super::DELIVERY_ARG;
+use super::{DELIVERY_ARG, DELIVERY_PROGRAM};
 use crate::files::FileLock;
 use crate::state::{self, TelemetryState};
 use crate::store::Store;
@@ -19,12 +19,14 @@ pub struct Launcher {
 }
 
 impl Launcher {
-    /// This program, with [`DELIVERY_ARG`].
-    pub fn current_exe() -> Launcher {
-        Launcher {
-            program: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("archon")),
+    /// The delivery program next to this one, with [`DELIVERY_ARG`]; `None` when this
+    /// program's own path is unknown (never a program found through `PATH`, which could be
+    /// another archon's).
+    pub fn delivery_program() -> Option<Launcher> {
+        Some(Launcher {
+            program: delivery_program_path()?,
             args: vec![DELIVERY_ARG.into()],
-        }
+        })
     }
 
     /// Any program (tests use a stand-in).
@@ -34,6 +36,12 @@ impl Launcher {
             args,
         }
     }
+}
+
+/// Where the delivery program should be: next to the running program.
+pub fn delivery_program_path() -> Option<PathBuf> {
+    let name = format!("{DELIVERY_PROGRAM}{}", std::env::consts::EXE_SUFFIX);
+    Some(std::env::current_exe().ok()?.with_file_name(name))
 }
 
 /// What the exit path decided.

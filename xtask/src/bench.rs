@@ -1,13 +1,14 @@
 //! `cargo xtask bench`: what telemetry costs the person running archon, measured on the real
 //! binary.
 //!
-//! It builds a release `archon` with a test key (into `target/bench-keyed`, so no real build is
-//! touched), then times `archon version` and a one-node `archon workflow run` with telemetry
-//! off, undecided, and on with a reachable server, a refused port and a host that accepts
-//! connections and never answers (the servers run in this process on 127.0.0.1). It reports
-//! medians as ratios to "off", the peak memory of archon, and the binary's size next to that of
-//! archon built without telemetry (`--no-default-features`, into `target/bench-no-telemetry`),
-//! and then runs the runtime's micro-benchmarks (`cargo bench -p telemetry-runtime`: recording
+//! It builds a release `archon` and `archon-telemetry-deliver` with a test key (into
+//! `target/bench-keyed`, so no real build is touched) and an archon without telemetry
+//! (`--no-default-features`, into `target/bench-no-telemetry`), then times `archon version` and a
+//! one-node `archon workflow run` built without telemetry, and with telemetry off, undecided, and
+//! on with a reachable server, a refused port and a host that accepts connections and never
+//! answers (the servers run in this process on 127.0.0.1). It reports medians as ratios to
+//! "off", the peak memory of archon, the binaries' sizes, and then runs the runtime's
+//! micro-benchmarks (`cargo bench -p telemetry-runtime`: recording
 //! one event, the exit path, delivering 10,000 events).
 //!
 //! Numbers from a shared machine are noisy: compare ratios from one run, not runs from
@@ -26,6 +27,8 @@ const BENCH_KEY: &str = "phc_bench_key_local_servers_only";
 /// How telemetry is set up for one series of runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Setting {
+    /// archon built without the `telemetry` feature: the true zero.
+    NotBuiltIn,
     Off,
     Undecided,
     OnReachable,
@@ -34,7 +37,8 @@ enum Setting {
 }
 
 impl Setting {
-    const ALL: [Setting; 5] = [
+    const ALL: [Setting; 6] = [
+        Setting::NotBuiltIn,
         Setting::Off,
         Setting::Undecided,
         Setting::OnReachable,
@@ -44,6 +48,7 @@ impl Setting {
 
     fn label(self) -> &'static str {
         match self {
+            Setting::NotBuiltIn => "not built in (`--no-default-features`)",
             Setting::Off => "off (DO_NOT_TRACK=1)",
             Setting::Undecided => "undecided",
             Setting::OnReachable => "on, server reachable",
@@ -82,27 +87,31 @@ pub fn run(runs: usize) -> Result<(), Failure> {
             Setting::OnReachable => Some(reachable.url().to_owned()),
             Setting::OnRefused => Some(refused.clone()),
             Setting::OnSilent => Some(silent.url().to_owned()),
-            Setting::Off | Setting::Undecided => None,
+            Setting::NotBuiltIn | Setting::Off | Setting::Undecided => None,
         };
         let home = Home::new(setting, host)?;
+        let program = match setting {
+            Setting::NotBuiltIn => &without_telemetry,
+            _ => &binary,
+        };
         // One unmeasured run of each command warms the file cache and, when on, creates the id.
         for (_, args) in &commands {
-            home.run(&binary, args)?;
+            home.run(program, args)?;
         }
-        homes.push((setting, home));
+        homes.push((setting, home, program));
     }
     // Round-robin over settings, so that load from elsewhere on the machine falls on all of
     // them alike rather than on whichever series ran at the time.
     let mut samples: Vec<(Setting, &'static str, Vec<Duration>, i64)> = Vec::new();
-    for (setting, _) in &homes {
+    for (setting, _, _) in &homes {
         for (command, _) in &commands {
             samples.push((*setting, command, Vec::with_capacity(runs), 0));
         }
     }
     for _ in 0..runs {
-        for (setting, home) in &homes {
+        for (setting, home, program) in &homes {
             for (command, args) in &commands {
-                let (time, rss) = home.run(&binary, args)?;
+                let (time, rss) = home.run(program, args)?;
                 if let Some(sample) = samples
                     .iter_mut()
                     .find(|(s, c, _, _)| s == setting && c == command)
@@ -214,7 +223,8 @@ impl Home {
         let mut env = vec![("ARCHON_HOME", archon_home.display().to_string())];
         match setting {
             Setting::Off => env.push(("DO_NOT_TRACK", "1".into())),
-            Setting::Undecided => {}
+            // Nothing to turn off; `DO_NOT_TRACK` would not change a thing.
+            Setting::NotBuiltIn | Setting::Undecided => {}
             Setting::OnReachable | Setting::OnRefused | Setting::OnSilent => {
                 env.push(("ARCHON_TELEMETRY", "1".into()))
             }
@@ -293,31 +303,36 @@ fn print_table(results: &[Series], runs: usize) {
     }
 }
 
-/// The binary's size against archon built without telemetry, which is the measured cost;
-/// then, for both, the share that symbol names attribute to the telemetry crates and to the
-/// HTTP/TLS stack only delivery uses. That breakdown is an estimate (`nm` sees only named code
-/// and data), but it shows what the build without telemetry leaves out.
-///
-/// `with` has a key, as a release does. A build without a key (any plain `cargo build`) is
-/// much closer to the one without telemetry: its key is a compile-time `None`, so the optimiser
-/// drops the sender and the HTTP/TLS stack with it.
+/// The sizes: archon with telemetry, the delivery program next to it, and archon built without
+/// telemetry, which is the measured cost; then, for the two archons, the share that symbol names
+/// attribute to the telemetry crates and to the HTTP/TLS stack. That breakdown is an estimate
+/// (`nm` sees only named code and data), but it shows that archon itself links no HTTP/TLS code:
+/// only the delivery program does.
 fn print_size(with: &Path, without: &Path) {
     let mib = |bytes: u64| bytes as f64 / 1048576.0;
     let size = |binary: &Path| std::fs::metadata(binary).map(|m| m.len()).ok();
-    let (Some(with_size), Some(without_size)) = (size(with), size(without)) else {
+    let deliver = with.with_file_name("archon-telemetry-deliver");
+    let (Some(with_size), Some(without_size), Some(deliver_size)) =
+        (size(with), size(without), size(&deliver))
+    else {
         println!("\nBinary size: unknown (a binary cannot be read)");
         return;
     };
     let added = with_size as f64 - without_size as f64;
     println!(
         "\narchon with telemetry (and a key): {:.1} MiB; without (`--no-default-features`): {:.1} MiB; \
-         telemetry adds {:.1} MiB ({:+.0} % over the build without it)",
+         telemetry adds {:.1} MiB ({:+.0} %) to archon",
         mib(with_size),
         mib(without_size),
         added / 1048576.0,
         added / (without_size as f64).max(1.0) * 100.0,
     );
+    println!(
+        "archon-telemetry-deliver, installed next to it and run only to send: {:.1} MiB",
+        mib(deliver_size)
+    );
     println!("  with:    {}", with.display());
+    println!("  deliver: {}", deliver.display());
     println!("  without: {}", without.display());
     let (Some(with_symbols), Some(without_symbols)) = (symbol_sizes(with), symbol_sizes(without))
     else {

@@ -82,14 +82,16 @@ pub fn due(state: &TelemetryState, now: DateTime<Utc>) -> bool {
 
 /// Starts the delivery process for `store` unless one runs or a recent failure says wait.
 pub fn start_delivery_if_due(store: &Store, launcher: &Launcher) -> SpawnDecision {
-    if !due(&state::read(store), Utc::now()) {
-        return SpawnDecision::BackingOff;
-    }
+    // The lock first: in a burst of commands a delivery is usually running already, and then
+    // the state file need not be read at all.
     match FileLock::try_acquire(&store.delivery_lock_path()) {
         // Free now; released at once so the child can take it.
         Ok(Some(_free)) => {}
         Ok(None) => return SpawnDecision::AlreadyRunning,
         Err(_) => return SpawnDecision::Failed,
+    }
+    if !due(&state::read(store), Utc::now()) {
+        return SpawnDecision::BackingOff;
     }
     let mut command = Command::new(&launcher.program);
     command

@@ -9,6 +9,7 @@ use capture_server::CaptureServer;
 use common::*;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::process::Command;
 use std::time::Duration;
 
 #[test]
@@ -217,4 +218,37 @@ fn without_the_delivery_program_nothing_is_sent_and_status_says_why() {
     std::fs::copy(&deliver, &missing).unwrap();
     user.expect(&["version"], 0);
     assert_eq!(server.wait_for_events(9, DELIVERY_WAIT).len(), 9);
+}
+
+/// Functions defined in `binary` that belong to the network stack (by symbol name, from `nm`).
+fn network_functions(binary: &std::path::Path) -> usize {
+    let output = Command::new("nm")
+        .args(["--demangle", "--defined-only"])
+        .arg(binary)
+        .output()
+        .expect("nm (binutils) is installed");
+    assert!(output.status.success(), "nm {}", binary.display());
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| {
+            let mut fields = line.split_whitespace();
+            let kind = fields.nth(1).unwrap_or_default();
+            let name = fields.collect::<Vec<_>>().join(" ");
+            ["t", "T", "w", "W"].contains(&kind)
+                && ["posthog_rs::", "reqwest::", "hyper::", "rustls::"]
+                    .iter()
+                    .any(|prefix| name.contains(prefix))
+        })
+        .count()
+}
+
+#[test]
+fn only_the_delivery_program_contains_code_for_the_network() {
+    let archon = keyed_binary();
+    let deliver = archon.with_file_name("archon-telemetry-deliver");
+    assert_eq!(network_functions(&archon), 0, "archon links network code");
+    assert!(
+        network_functions(&deliver) > 100,
+        "the check finds it where it is"
+    );
 }

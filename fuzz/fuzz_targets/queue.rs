@@ -43,6 +43,7 @@ fuzz_target!(|data: &[u8]| {
 
     let telemetry = Telemetry::start_with_key(env.clone(), Some("phc_fuzz"));
     telemetry.record(&telemetry_schema::BinaryStartup);
+    telemetry.flush();
     let after = queue::read(&store).unwrap();
     assert_eq!(after.events.len(), before.events.len() + 1);
     assert_eq!(after.events[..before.events.len()], before.events[..]);

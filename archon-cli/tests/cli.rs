@@ -250,18 +250,7 @@ fn sigterm_ends_a_running_workflow_promptly_with_143() {
         user.all_file_contents().contains("workflow.run_started")
     });
     assert!(started);
-    // SAFETY: sending a signal to our own child process.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
-    let mut status = None;
-    wait_until(Duration::from_secs(10), || {
-        status = child.try_wait().unwrap();
-        status.is_some()
-    });
-    let status = status.expect("archon ends after SIGTERM");
-    assert_eq!(status.code(), Some(143));
+    assert_eq!(terminate(&mut child), Some(143));
     let events = user.inspect();
     let completed = events
         .iter()

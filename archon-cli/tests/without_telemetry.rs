@@ -149,18 +149,7 @@ fn sigterm_still_ends_a_running_workflow_with_143() {
         .spawn()
         .unwrap();
     assert!(wait_until(Duration::from_secs(20), || started.exists()));
-    // SAFETY: sending a signal to our own child process.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
-    let mut status = None;
-    wait_until(Duration::from_secs(10), || {
-        status = child.try_wait().unwrap();
-        status.is_some()
-    });
-    let status = status.expect("archon ends after SIGTERM");
-    assert_eq!(status.code(), Some(143));
+    assert_eq!(terminate(&mut child), Some(143));
     assert!(
         !user.archon_home().exists(),
         "nothing written to $ARCHON_HOME"

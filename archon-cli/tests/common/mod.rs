@@ -170,6 +170,23 @@ pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
     condition()
 }
 
+/// Sends SIGTERM to `child` (an archon this test started) and returns its exit code, waiting
+/// at most 10 s for it to end.
+#[cfg(unix)]
+pub fn terminate(child: &mut std::process::Child) -> Option<i32> {
+    // SAFETY: sending a signal to our own child process.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let mut status = None;
+    wait_until(Duration::from_secs(10), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    status.expect("archon ends after SIGTERM").code()
+}
+
 /// How long tests wait for the detached delivery process.
 pub const DELIVERY_WAIT: Duration = Duration::from_secs(30);
 

@@ -252,3 +252,21 @@ fn only_the_delivery_program_contains_code_for_the_network() {
         "the check finds it where it is"
     );
 }
+
+#[test]
+fn telemetry_off_leaves_nothing_of_its_own_run_in_the_queue() {
+    let server = CaptureServer::start();
+    let mut user = User::keyed(server.url());
+    // Without the delivery program, whatever is queued stays where the test can see it.
+    let alone = tempfile::tempdir().unwrap();
+    let archon = alone.path().join("archon");
+    std::fs::copy(&user.binary, &archon).unwrap();
+    user.binary = archon;
+    user.seen_notice();
+    user.expect(&["telemetry", "on"], 0);
+    user.expect(&["version"], 0);
+    user.expect(&["telemetry", "off"], 0);
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(stdout.contains("Telemetry: OFF"), "{stdout}");
+    assert!(stdout.contains("  Waiting:       0 events"), "{stdout}");
+}

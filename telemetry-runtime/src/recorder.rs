@@ -194,6 +194,13 @@ impl Telemetry {
         }
     }
 
+    /// Stops recording: this process turned telemetry off. What it recorded and has not
+    /// written yet is forgotten, so nothing of the run that opted out is queued after it.
+    pub fn stop(&self) {
+        *lock(&self.mode) = Mode::Off;
+        *lock(&self.pending) = Pending::default();
+    }
+
     /// Records `event`. Events that are not in the catalog (which only a hand-written
     /// `TelemetryEvent` implementation could produce) are ignored.
     pub fn record<E: TelemetryEvent>(&self, event: &E) {

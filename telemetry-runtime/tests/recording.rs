@@ -294,3 +294,17 @@ fn many_events_in_the_first_second_are_written_before_they_pile_up() {
     assert!((900..1000).contains(&written), "{written}");
     std::mem::forget(telemetry);
 }
+
+#[test]
+fn a_process_that_turns_telemetry_off_queues_nothing_more() {
+    let home = Home::new();
+    control::opt_in(&home.env()).unwrap();
+    let telemetry = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
+    telemetry.record(&startup());
+    control::opt_out(&home.env()).unwrap();
+    telemetry.stop();
+    telemetry.record(&invoked());
+    telemetry.finish();
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
+    assert!(control::inspect(&home.env(), 10).unwrap().is_empty());
+}

@@ -30,7 +30,12 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
     let env = session.environment();
     match command {
         TelemetryCommand::On => on(env),
-        TelemetryCommand::Off => off(env),
+        TelemetryCommand::Off => {
+            let code = off(env)?;
+            // Nothing of this run is queued after the queue was emptied.
+            session.telemetry().stop();
+            Ok(code)
+        }
         TelemetryCommand::Status => {
             print!(
                 "{}",

@@ -181,16 +181,22 @@ fn nothing_the_user_wrote_reaches_the_server() {
     assert_eq!(leaked, 0);
 }
 
-#[test]
-fn without_the_delivery_program_nothing_is_sent_and_status_says_why() {
-    let server = CaptureServer::start();
+/// A user of the keyed archon copied alone into a folder of its own (returned, to keep it), with
+/// no archon-telemetry-deliver next to it.
+fn keyed_user_of_archon_alone(server: &CaptureServer) -> (User, tempfile::TempDir) {
     let mut user = User::keyed(server.url());
-    // archon alone, where no archon-telemetry-deliver is next to it.
     let alone = tempfile::tempdir().unwrap();
     let archon = alone.path().join("archon");
     std::fs::copy(&user.binary, &archon).unwrap();
-    let deliver = user.binary.with_file_name("archon-telemetry-deliver");
     user.binary = archon;
+    (user, alone)
+}
+
+#[test]
+fn without_the_delivery_program_nothing_is_sent_and_status_says_why() {
+    let server = CaptureServer::start();
+    let deliver = keyed_binary().with_file_name("archon-telemetry-deliver");
+    let (user, alone) = keyed_user_of_archon_alone(&server);
     user.seen_notice();
     user.expect(&["telemetry", "on"], 0);
     user.expect(&["version"], 0);
@@ -256,12 +262,8 @@ fn only_the_delivery_program_contains_code_for_the_network() {
 #[test]
 fn telemetry_off_leaves_nothing_of_its_own_run_in_the_queue() {
     let server = CaptureServer::start();
-    let mut user = User::keyed(server.url());
     // Without the delivery program, whatever is queued stays where the test can see it.
-    let alone = tempfile::tempdir().unwrap();
-    let archon = alone.path().join("archon");
-    std::fs::copy(&user.binary, &archon).unwrap();
-    user.binary = archon;
+    let (user, _alone) = keyed_user_of_archon_alone(&server);
     user.seen_notice();
     user.expect(&["telemetry", "on"], 0);
     user.expect(&["version"], 0);

@@ -183,7 +183,11 @@ impl Drop for HeldLock<'_> {
 impl FileLock {
     /// Waits for the lock at `path`.
     pub fn acquire(path: &Path) -> io::Result<FileLock> {
-        let file = open_lock_file(path)?;
+        FileLock::hold(open_lock_file(path)?)
+    }
+
+    /// Waits for the lock on `file`, an open lock file, and holds it until dropped.
+    pub fn hold(file: File) -> io::Result<FileLock> {
         file.lock()?;
         Ok(FileLock { _file: file })
     }

@@ -20,26 +20,30 @@ pub struct Identity {
 /// The id file holds 36 characters and a newline; anything much larger is not ours.
 const MAX_ID_BYTES: u64 = 128;
 
-/// The current id, if the file holds a valid UUID.
+/// The current id and when it was made, if the file holds a valid UUID.
 pub fn read(store: &Store) -> Option<Identity> {
-    let path = store.identity_path();
-    let bytes = files::read_limited(&path, MAX_ID_BYTES).ok()??;
-    let id = Uuid::try_parse(std::str::from_utf8(&bytes).ok()?.trim()).ok()?;
-    let created = std::fs::symlink_metadata(&path)
+    let id = read_id(store)?;
+    let created = std::fs::symlink_metadata(store.identity_path())
         .and_then(|metadata| metadata.modified())
         .ok();
     Some(Identity { id, created })
 }
 
+/// The current id alone: what recording needs, without asking when it was made.
+fn read_id(store: &Store) -> Option<Uuid> {
+    let bytes = files::read_limited(&store.identity_path(), MAX_ID_BYTES).ok()??;
+    Uuid::try_parse(std::str::from_utf8(&bytes).ok()?.trim()).ok()
+}
+
 /// The id, created if there is none (or the file holds something that is not a UUID). Parallel
 /// processes agree on one id: creation happens under the store's lock.
 pub fn get_or_create(store: &Store) -> io::Result<Uuid> {
-    if let Some(identity) = read(store) {
-        return Ok(identity.id);
+    if let Some(id) = read_id(store) {
+        return Ok(id);
     }
     let _lock = store.lock()?;
-    if let Some(identity) = read(store) {
-        return Ok(identity.id);
+    if let Some(id) = read_id(store) {
+        return Ok(id);
     }
     let id = Uuid::new_v4();
     files::write_atomic(

@@ -329,10 +329,7 @@ impl Telemetry {
     pub fn finish(&self) {
         self.flush();
         if let (true, Some(store)) = (self.queued_any.load(Ordering::SeqCst), &self.store) {
-            // Without a path to the delivery program the events stay queued for a later run.
-            if let Some(launcher) = spawn::Launcher::delivery_program() {
-                spawn::start_delivery_if_due(store, &launcher);
-            }
+            spawn::start_delivery_if_due(store, &spawn::Launcher::delivery_program());
         }
     }
 

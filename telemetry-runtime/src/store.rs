@@ -67,8 +67,7 @@ impl Store {
     /// queue, the recent events, the state or the identity happens while it is held, so
     /// parallel archon processes never interleave or lose writes.
     pub(crate) fn lock(&self) -> io::Result<FileLock> {
-        files::ensure_private_dir(&self.dir()).map_err(|e| files::with_path(&self.dir(), e))?;
-        FileLock::acquire(&self.lock_path()).map_err(|e| files::with_path(&self.lock_path(), e))
+        FileLock::hold(self.open_lock_file()?).map_err(|e| files::with_path(&self.lock_path(), e))
     }
 
     /// Takes the store's lock only if telemetry's folder exists: for the delivery process, which
@@ -83,11 +82,20 @@ impl Store {
         FileLock::acquire(&self.lock_path()).map_err(|e| files::with_path(&self.lock_path(), e))
     }
 
-    /// The store's lock file, opened (and telemetry's folder created) for a caller that takes
-    /// the lock many times.
+    /// The store's lock file, opened (and telemetry's folder created if it is missing), for
+    /// [`Store::lock`] and for a caller that takes the lock many times.
     pub(crate) fn open_lock_file(&self) -> io::Result<std::fs::File> {
-        files::ensure_private_dir(&self.dir()).map_err(|e| files::with_path(&self.dir(), e))?;
-        files::open_lock_file(&self.lock_path()).map_err(|e| files::with_path(&self.lock_path(), e))
+        // Opened first, the folder made only when that fails: on every run but the first, one
+        // call fewer on archon's exit path.
+        match files::open_lock_file(&self.lock_path()) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                files::ensure_private_dir(&self.dir())
+                    .map_err(|e| files::with_path(&self.dir(), e))?;
+                files::open_lock_file(&self.lock_path())
+            }
+            other => other,
+        }
+        .map_err(|e| files::with_path(&self.lock_path(), e))
     }
 
     fn lock_path(&self) -> PathBuf {

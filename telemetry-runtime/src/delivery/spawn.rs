@@ -14,27 +14,33 @@ use std::time::Duration;
 /// How to start the delivery process.
 #[derive(Debug, Clone)]
 pub struct Launcher {
-    program: PathBuf,
+    /// `None`: the delivery program next to this one, looked up only when a delivery is
+    /// started (most exits find one running and need not know where it is).
+    program: Option<PathBuf>,
     args: Vec<OsString>,
 }
 
 impl Launcher {
-    /// The delivery program next to this one, with [`DELIVERY_ARG`]; `None` when this
-    /// program's own path is unknown (never a program found through `PATH`, which could be
-    /// another archon's).
-    pub fn delivery_program() -> Option<Launcher> {
-        Some(Launcher {
-            program: delivery_program_path()?,
+    /// The delivery program next to this one, with [`DELIVERY_ARG`].
+    pub fn delivery_program() -> Launcher {
+        Launcher {
+            program: None,
             args: vec![DELIVERY_ARG.into()],
-        })
+        }
     }
 
     /// Any program (tests use a stand-in).
     pub fn new(program: impl Into<PathBuf>, args: Vec<OsString>) -> Launcher {
         Launcher {
-            program: program.into(),
+            program: Some(program.into()),
             args,
         }
+    }
+
+    /// The program to start; `None` when this program's own path is unknown (never a program
+    /// found through `PATH`, which could be another archon's).
+    fn program(&self) -> Option<PathBuf> {
+        self.program.clone().or_else(delivery_program_path)
     }
 }
 
@@ -93,7 +99,10 @@ pub fn start_delivery_if_due(store: &Store, launcher: &Launcher) -> SpawnDecisio
     if !due(&state::read(store), Utc::now()) {
         return SpawnDecision::BackingOff;
     }
-    let mut command = Command::new(&launcher.program);
+    let Some(program) = launcher.program() else {
+        return SpawnDecision::Failed;
+    };
+    let mut command = Command::new(program);
     command
         .args(&launcher.args)
         .stdin(Stdio::null())

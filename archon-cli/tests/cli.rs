@@ -232,19 +232,11 @@ fn setup_records_the_assistant_and_keeps_the_rest() {
 fn sigterm_ends_a_running_workflow_promptly_with_143() {
     let user = user();
     user.seen_notice();
-    let workflows = user.project().join(".archon/workflows");
-    std::fs::create_dir_all(&workflows).unwrap();
-    std::fs::write(
-        workflows.join("slow.yaml"),
+    user.write_workflow(
+        "slow.yaml",
         "name: slow\ndescription: waits\nnodes:\n  - id: wait\n    bash: sleep 30\n",
-    )
-    .unwrap();
-    let mut child = user
-        .command(&["workflow", "run", "slow"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    );
+    let mut child = user.spawn_quietly(&["workflow", "run", "slow"]);
     // Wait until the workflow has started (its run_started event is recorded).
     let started = wait_until(Duration::from_secs(20), || {
         user.all_file_contents().contains("workflow.run_started")
@@ -269,18 +261,15 @@ fn sigterm_ends_a_running_workflow_promptly_with_143() {
 fn an_invalid_workflow_runs_nothing_and_exits_2() {
     let user = user();
     user.seen_notice();
-    let workflows = user.project().join(".archon/workflows");
-    std::fs::create_dir_all(&workflows).unwrap();
     let ran = user.project().join("ran");
-    std::fs::write(
-        workflows.join("cyclic.yaml"),
-        format!(
+    user.write_workflow(
+        "cyclic.yaml",
+        &format!(
             "name: cyclic\nnodes:\n  - id: a\n    bash: touch {}\n    depends_on: [b]\n  - id: b\n    bash: touch {}\n    depends_on: [a]\n",
             ran.display(),
             ran.display()
         ),
-    )
-    .unwrap();
+    );
     let (_, stderr) = user.expect(&["workflow", "run", "cyclic"], 2);
     assert!(stderr.contains("cyclic.yaml"), "names the file: {stderr}");
     assert!(!ran.exists(), "nothing ran");

@@ -131,23 +131,15 @@ fn off_and_clear_tidy_up_after_a_build_with_telemetry() {
 #[test]
 fn sigterm_still_ends_a_running_workflow_with_143() {
     let user = user_asking_for_telemetry();
-    let workflows = user.project().join(".archon/workflows");
-    std::fs::create_dir_all(&workflows).unwrap();
     let started = user.project().join("started");
-    std::fs::write(
-        workflows.join("slow.yaml"),
-        format!(
+    user.write_workflow(
+        "slow.yaml",
+        &format!(
             "name: slow\ndescription: waits\nnodes:\n  - id: wait\n    bash: touch {} && sleep 30\n",
             started.display()
         ),
-    )
-    .unwrap();
-    let mut child = user
-        .command(&["workflow", "run", "slow"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    );
+    let mut child = user.spawn_quietly(&["workflow", "run", "slow"]);
     assert!(wait_until(Duration::from_secs(20), || started.exists()));
     assert_eq!(terminate(&mut child), Some(143));
     assert!(

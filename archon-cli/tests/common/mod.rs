@@ -108,6 +108,22 @@ impl User {
         command
     }
 
+    /// Writes `yaml` as `.archon/workflows/FILE` of the project.
+    pub fn write_workflow(&self, file: &str, yaml: &str) {
+        let workflows = self.project().join(".archon/workflows");
+        std::fs::create_dir_all(&workflows).unwrap();
+        std::fs::write(workflows.join(file), yaml).unwrap();
+    }
+
+    /// Starts `archon ARGS` without waiting, its output discarded.
+    pub fn spawn_quietly(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("archon starts")
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("archon runs")
     }

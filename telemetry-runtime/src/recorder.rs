@@ -21,10 +21,10 @@ use crate::identity;
 use crate::queue;
 use crate::recent::{self, Recorded};
 use crate::store::Store;
-use crate::wire::WireEvent;
+use crate::wire::{self, SharedProperties, WireEvent};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use telemetry_schema::{event_by_name, BaseProperties, TelemetryEvent};
 use uuid::Uuid;
@@ -78,6 +78,8 @@ pub struct Telemetry {
     store: Option<Store>,
     env: Environment,
     base: BaseProperties,
+    /// `base` and PostHog's properties as JSON, made by the first event written.
+    shared: OnceLock<SharedProperties>,
     queued_any: AtomicBool,
     /// Why this process could not record as consent asks, if it could not (the first reason).
     problem: Mutex<Option<String>>,
@@ -130,6 +132,7 @@ impl Telemetry {
             consent,
             store,
             base: BaseProperties::for_this_build(env.is_ci),
+            shared: OnceLock::new(),
             env,
             queued_any: AtomicBool::new(false),
             problem: Mutex::new(problem),
@@ -150,6 +153,7 @@ impl Telemetry {
             store: None,
             env: Environment::default(),
             base: BaseProperties::for_this_build(false),
+            shared: OnceLock::new(),
             queued_any: AtomicBool::new(false),
             problem: Mutex::new(None),
         }
@@ -225,15 +229,28 @@ impl Telemetry {
                     );
                 }
             }
-            Mode::LocalOnly { distinct_id } => {
-                let wire = WireEvent::new(event, &self.base, distinct_id, now);
-                self.keep(&wire, Recorded::LocalOnly);
-            }
-            Mode::Queue { distinct_id } => {
-                let wire = WireEvent::new(event, &self.base, Some(distinct_id), now);
-                self.keep(&wire, Recorded::Queued);
-            }
+            Mode::LocalOnly { distinct_id } => self.keep(
+                &self.event_json(event, distinct_id, now),
+                Recorded::LocalOnly,
+            ),
+            Mode::Queue { distinct_id } => self.keep(
+                &self.event_json(event, Some(distinct_id), now),
+                Recorded::Queued,
+            ),
         }
+    }
+
+    /// The wire object of `event` as JSON text, with a new uuid.
+    fn event_json<E: TelemetryEvent>(
+        &self,
+        event: &E,
+        distinct_id: Option<Uuid>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<u8> {
+        let shared = self.shared.get_or_init(|| SharedProperties::of(&self.base));
+        let mut json = Vec::with_capacity(1024);
+        wire::write_json(&mut json, event, shared, distinct_id, Uuid::new_v4(), now);
+        json
     }
 
     /// Runs `action` unless this thread is already keeping or writing an event: a panic there
@@ -249,21 +266,18 @@ impl Telemetry {
 
     /// Adds `event` to the pending events, and writes them all when the process is past its
     /// first second or they have grown large.
-    fn keep(&self, event: &WireEvent, recorded: Recorded) {
-        let Ok(json) = serde_json::to_vec(event) else {
-            return;
-        };
+    fn keep(&self, json: &[u8], recorded: Recorded) {
         let mut write_now = self.started.elapsed() >= WRITE_BEHIND;
         self.guarded(|| {
             let mut pending = lock(&self.pending);
             match recorded {
                 Recorded::Queued => {
-                    pending.queue.extend_from_slice(&json);
+                    pending.queue.extend_from_slice(json);
                     pending.queue.push(b'\n');
                 }
                 Recorded::LocalOnly => pending
                     .recent
-                    .extend(recent::entry_line(Recorded::LocalOnly, &json)),
+                    .extend(recent::entry_line(Recorded::LocalOnly, json)),
             }
             write_now |= pending.queue.len() + pending.recent.len() >= MAX_PENDING_BYTES;
         });

@@ -61,7 +61,16 @@ pub trait TelemetryEvent: PropertySet {
 /// comes from the set's constant field list, never from the caller.
 pub struct PropertyWriter<'a> {
     fields: &'static [FieldSchema],
-    map: &'a mut Map<String, Value>,
+    target: Target<'a>,
+}
+
+/// Where a [`PropertyWriter`] puts the properties.
+enum Target<'a> {
+    /// Into a map, for reading them back.
+    Map(&'a mut Map<String, Value>),
+    /// Straight into JSON text, as object members (see [`Properties::write_members`]): how the
+    /// recorder writes an event, without building a map it would only serialise.
+    Json(&'a mut Vec<u8>),
 }
 
 impl PropertyWriter<'_> {
@@ -69,10 +78,28 @@ impl PropertyWriter<'_> {
     /// `ops`, which only [`property`] can make, and only for a [`Property`] type. An index with
     /// no field (only possible in a hand-written implementation) is ignored.
     pub fn write<T>(&mut self, index: usize, value: &T, ops: PropertyOps<T>) {
-        if let Some(field) = self.fields.get(index) {
-            self.map.insert(field.name.to_owned(), (ops.to_json)(value));
+        let Some(field) = self.fields.get(index) else {
+            return;
+        };
+        let value = (ops.to_json)(value);
+        match &mut self.target {
+            Target::Map(map) => {
+                map.insert(field.name.to_owned(), value);
+            }
+            Target::Json(out) => write_member(out, field.name, &value),
         }
     }
+}
+
+/// Appends `"name":value,` in compact JSON, exactly as serde_json writes that member of an
+/// object.
+pub(crate) fn write_member(out: &mut Vec<u8>, name: &str, value: &Value) {
+    // Serialising into a `Vec` cannot fail: serde_json fails only on I/O errors and on map keys
+    // that are not strings, and there are neither here.
+    let _ = serde_json::to_writer(&mut *out, name);
+    out.push(b':');
+    let _ = serde_json::to_writer(&mut *out, value);
+    out.push(b',');
 }
 
 /// What the expansion of `#[telemetry_event]` needs to know about a field's type: its schema and
@@ -105,9 +132,30 @@ impl Properties {
         let mut map = Map::new();
         set.write_properties(&mut PropertyWriter {
             fields: S::FIELDS,
-            map: &mut map,
+            target: Target::Map(&mut map),
         });
         Properties(map)
+    }
+
+    /// Appends the properties of `set` to `out` as compact JSON object members, each followed
+    /// by a comma (`"name":value,`), in declaration order: the text of [`Properties::of`]`(set)`
+    /// serialised, without its braces, and without building the map. The recorder writes events
+    /// this way; the caller adds the braces and drops the last comma.
+    pub fn write_members<S: PropertySet + ?Sized>(set: &S, out: &mut Vec<u8>) {
+        set.write_properties(&mut PropertyWriter {
+            fields: S::FIELDS,
+            target: Target::Json(out),
+        });
+    }
+
+    /// Appends `"event_version":N,` for the event type `E`: the member [`Properties::of_event`]
+    /// puts between the event's fields and the base properties.
+    pub fn write_version_member<E: TelemetryEvent>(out: &mut Vec<u8>) {
+        write_member(
+            out,
+            crate::base::EVENT_VERSION_PROPERTY,
+            &Value::from(E::SCHEMA.version),
+        );
     }
 
     /// Every property sent with `event` except PostHog's own `$` ones, in the order they go on

@@ -32,6 +32,14 @@ impl PosthogValue {
     }
 }
 
+/// Appends every [`POSTHOG_PROPERTIES`] member to `out` as compact JSON, each followed by a comma
+/// (`"$name":value,`), in order.
+pub fn write_members(out: &mut Vec<u8>) {
+    for property in POSTHOG_PROPERTIES {
+        crate::event::write_member(out, property.name, &property.value.to_json());
+    }
+}
+
 /// Sent with every event, after the event's own and the base properties.
 pub const POSTHOG_PROPERTIES: &[PosthogProperty] = &[
     PosthogProperty {

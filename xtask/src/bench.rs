@@ -101,38 +101,44 @@ pub fn run(runs: usize) -> Result<(), Failure> {
         homes.push((setting, home, program));
     }
     // Round-robin over settings, so that load from elsewhere on the machine falls on all of
-    // them alike rather than on whichever series ran at the time.
-    let mut samples: Vec<(Setting, &'static str, Vec<Duration>, i64)> = Vec::new();
-    for (setting, _, _) in &homes {
-        for (command, _) in &commands {
-            samples.push((*setting, command, Vec::with_capacity(runs), 0));
-        }
-    }
-    for _ in 0..runs {
-        for (setting, home, program) in &homes {
-            for (command, args) in &commands {
-                let (time, rss) = home.run(program, args)?;
-                if let Some(sample) = samples
-                    .iter_mut()
-                    .find(|(s, c, _, _)| s == setting && c == command)
-                {
-                    sample.2.push(time);
-                    sample.3 = sample.3.max(rss);
-                }
-            }
-        }
-    }
-    let results: Vec<Series> = samples
-        .into_iter()
-        .map(|(setting, command, mut times, peak_rss_kib)| {
-            times.sort();
-            Series {
-                setting,
-                command,
-                median: times[times.len() / 2],
-                peak_rss_kib,
-            }
+    // them alike rather than on whichever series ran at the time; each round in a new order,
+    // so that no series always runs right after the same other one (a delivery process
+    // started by one series would otherwise always weigh on the next).
+    let series: Vec<_> = homes
+        .iter()
+        .flat_map(|(setting, home, program)| {
+            commands
+                .iter()
+                .map(move |(command, args)| (*setting, home, *program, *command, *args))
         })
+        .collect();
+    let mut samples: Vec<(Vec<Duration>, i64)> = vec![(Vec::with_capacity(runs), 0); series.len()];
+    let mut order: Vec<usize> = (0..series.len()).collect();
+    let mut random = Shuffle::new();
+    for _ in 0..runs {
+        random.shuffle(&mut order);
+        for &index in &order {
+            let (_, home, program, _, args) = series[index];
+            let (time, rss) = home.run(program, args)?;
+            let (times, peak_rss_kib) = &mut samples[index];
+            times.push(time);
+            *peak_rss_kib = (*peak_rss_kib).max(rss);
+        }
+    }
+    let results: Vec<Series> = series
+        .iter()
+        .zip(samples)
+        .map(
+            |(&(setting, _, _, command, _), (mut times, peak_rss_kib))| {
+                times.sort();
+                Series {
+                    setting,
+                    command,
+                    median: times[times.len() / 2],
+                    peak_rss_kib,
+                }
+            },
+        )
         .collect();
     print_table(&results, runs);
     print_size(&binary, &without_telemetry);
@@ -188,6 +194,30 @@ fn build_release(dir: &str, extra: &[&str], what: &str) -> Result<PathBuf, Failu
         )));
     }
     Ok(target.join("release").join("archon"))
+}
+
+/// A small xorshift generator for the order of each round: it only has to differ from round to
+/// round, not be unpredictable.
+struct Shuffle(u64);
+
+impl Shuffle {
+    fn new() -> Shuffle {
+        Shuffle(0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn next(&mut self, below: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % below as u64) as usize
+    }
+
+    /// Fisher-Yates.
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for last in (1..items.len()).rev() {
+            items.swap(last, self.next(last + 1));
+        }
+    }
 }
 
 /// A URL on 127.0.0.1 where nothing listens: a port taken and released again.
@@ -410,4 +440,26 @@ fn symbol_sizes(binary: &Path) -> Option<SymbolSizes> {
         }
     }
     Some(sizes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shuffle;
+
+    #[test]
+    fn each_round_is_a_permutation_and_the_order_changes() {
+        let mut random = Shuffle::new();
+        let mut orders = Vec::new();
+        for _ in 0..20 {
+            let mut order: Vec<usize> = (0..12).collect();
+            random.shuffle(&mut order);
+            let mut sorted = order.clone();
+            sorted.sort();
+            assert_eq!(sorted, (0..12).collect::<Vec<_>>());
+            orders.push(order);
+        }
+        orders.sort();
+        orders.dedup();
+        assert!(orders.len() > 15, "only {} different orders", orders.len());
+    }
 }

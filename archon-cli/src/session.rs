@@ -132,14 +132,18 @@ impl Session {
         });
     }
 
-    /// Remembers that a workflow is running, so an interruption can be recorded as its failure,
-    /// and writes the events recorded so far: a workflow can run for minutes, and a process
-    /// killed meanwhile should not take them with it.
+    /// Remembers that a workflow is running, so an interruption can be recorded as its failure.
     pub fn workflow_started(&self, name: WorkflowName) {
         *lock(&self.workflow) = Some(ActiveWorkflow {
             name,
             started: Instant::now(),
         });
+    }
+
+    /// Writes the events recorded so far: a workflow can run for
+    /// minutes, and a process killed meanwhile should not take them with it. Cheap when nothing
+    /// is pending.
+    pub fn write_pending(&self) {
         #[cfg(feature = "telemetry")]
         self.telemetry.flush();
     }

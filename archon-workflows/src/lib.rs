@@ -55,4 +55,6 @@ pub use files::MAX_FILE_BYTES;
 pub use load::{load, workflows_dir, Loaded};
 pub use model::{Node, NodeKind, Provider, Source, UnknownProvider, Workflow};
 pub use output::Output;
-pub use run::{run, run_with_output, RunOptions, RunOutcome, ARGUMENTS_PLACEHOLDER, MESSAGE_ENV};
+pub use run::{
+    run, run_with_output, RunObserver, RunOptions, RunOutcome, ARGUMENTS_PLACEHOLDER, MESSAGE_ENV,
+};

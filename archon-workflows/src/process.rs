@@ -49,19 +49,22 @@ pub(crate) struct Finished {
 }
 
 /// Runs `command` to its end. Its stdin is empty (a node cannot wait for input that never comes),
-/// and each line of its stdout and stderr goes to `output` prefixed with `prefix`. The error is
-/// the process could not be started.
+/// and each line of its stdout and stderr goes to `output` prefixed with `prefix`. `running` is
+/// called once the process has started, before waiting for it. The error is the process could
+/// not be started.
 pub(crate) fn run(
     mut command: Command,
     prefix: &str,
     output: &Output,
     interrupt: Option<&AtomicBool>,
+    running: &mut dyn FnMut(),
 ) -> io::Result<Finished> {
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn()?;
+    let spawned_at = Instant::now();
 
     let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_BYTES)));
     let (done_tx, done_rx) = mpsc::channel();
@@ -101,7 +104,8 @@ pub(crate) fn run(
         }
     }
 
-    let exit = wait(&mut child, interrupt);
+    running();
+    let exit = wait(&mut child, interrupt, spawned_at);
 
     // Let the copiers finish the output already in the pipes, up to a deadline.
     let deadline = Instant::now()
@@ -123,14 +127,17 @@ pub(crate) fn run(
     Ok(Finished { exit, output_tail })
 }
 
-/// Waits for `child`; with an interrupt flag, polls it and kills the child when it is raised.
-fn wait(child: &mut Child, interrupt: Option<&AtomicBool>) -> Exit {
+/// Waits for `child`, started at `spawned_at`; with an interrupt flag, polls it and kills the
+/// child when it is raised.
+fn wait(child: &mut Child, interrupt: Option<&AtomicBool>, spawned_at: Instant) -> Exit {
     let Some(interrupt) = interrupt else {
         return child.wait().map(exit_of).unwrap_or(Exit::Unknown);
     };
     // Start polling fast and slow down, so a node that ends quickly costs about a millisecond
-    // of waiting rather than a whole interval.
+    // of waiting rather than a whole interval. The checks are timed from the spawn, so what the
+    // caller did meanwhile (see `running`) shortens the first pause instead of delaying them all.
     let mut pause = Duration::from_millis(1);
+    let mut next_check = spawned_at + pause;
     loop {
         match child.try_wait() {
             Ok(Some(status)) => return exit_of(status),
@@ -144,8 +151,9 @@ fn wait(child: &mut Child, interrupt: Option<&AtomicBool>) -> Exit {
             let _ = child.wait();
             return Exit::Interrupted;
         }
-        thread::sleep(pause);
+        thread::sleep(next_check.saturating_duration_since(Instant::now()));
         pause = (pause * 2).min(POLL_INTERVAL);
+        next_check += pause;
     }
 }
 

@@ -99,18 +99,38 @@ impl RunOutcome {
     }
 }
 
+/// What the caller of [`run`] hears while the workflow runs.
+///
+/// A closure taking a [`NodeFailure`] is an observer that hears only of failures.
+pub trait RunObserver {
+    /// A node's process has started and the run is about to wait for it: time the caller can
+    /// use without making the run longer (archon writes its pending telemetry events here).
+    /// Called once per node that starts a process.
+    fn node_running(&mut self) {}
+
+    /// A node failed; called as it fails.
+    fn node_failed(&mut self, failure: &NodeFailure);
+}
+
+impl<F: FnMut(&NodeFailure)> RunObserver for F {
+    fn node_failed(&mut self, failure: &NodeFailure) {
+        self(failure)
+    }
+}
+
 /// Runs `workflow`, writing node output and status lines to the terminal. See [`run_with_output`].
 pub fn run(
     workflow: &Workflow,
     options: &RunOptions,
-    on_node_failed: &mut dyn FnMut(&NodeFailure),
+    observer: &mut dyn RunObserver,
 ) -> RunOutcome {
-    run_with_output(workflow, options, &Output::terminal(), on_node_failed)
+    run_with_output(workflow, options, &Output::terminal(), observer)
 }
 
 /// Runs `workflow`: its nodes one at a time, each after its dependencies. A node that fails stops
 /// the run, unless it has `continue_on_error` (then the nodes after it, its dependents included,
-/// still run). `on_node_failed` is called for each failed node as it fails.
+/// still run). `observer` hears of each node's process once it runs, and of each failed node as
+/// it fails.
 ///
 /// Writes, to `output`: each node's stdout and stderr, every line prefixed `[<node id>] `, and
 /// to stderr a line when a node starts (`==> build (bash)`) and one when it ends
@@ -123,7 +143,7 @@ pub fn run_with_output(
     workflow: &Workflow,
     options: &RunOptions,
     output: &Output,
-    on_node_failed: &mut dyn FnMut(&NodeFailure),
+    observer: &mut dyn RunObserver,
 ) -> RunOutcome {
     let mut outcome = RunOutcome {
         node_count: u32::try_from(workflow.nodes.len()).unwrap_or(u32::MAX),
@@ -149,7 +169,7 @@ pub fn run_with_output(
                 problem,
             );
             report_failure(output, &failure, false);
-            on_node_failed(&failure);
+            observer.node_failed(&failure);
             outcome.failed = Some(failure);
             return outcome;
         }
@@ -166,7 +186,7 @@ pub fn run_with_output(
                 "interrupted before it started".into(),
             );
             report_failure(output, &failure, false);
-            on_node_failed(&failure);
+            observer.node_failed(&failure);
             outcome.failed = Some(failure);
             break;
         }
@@ -177,7 +197,9 @@ pub fn run_with_output(
             describe(node, provider)
         ));
         let started = Instant::now();
-        match run_node(node, provider, options, output) {
+        match run_node(node, provider, options, output, &mut || {
+            observer.node_running()
+        }) {
             Ok(()) => {
                 outcome.nodes_completed += 1;
                 output.status(&format!(
@@ -190,7 +212,7 @@ pub fn run_with_output(
                 // An interruption stops the run whatever the node says: the user asked to stop.
                 let goes_on = node.continue_on_error && failure.failure != FailureKind::Interrupted;
                 report_failure(output, &failure, goes_on);
-                on_node_failed(&failure);
+                observer.node_failed(&failure);
                 if !goes_on {
                     outcome.failed = Some(failure);
                     break;
@@ -241,6 +263,7 @@ fn run_node(
     provider: Provider,
     options: &RunOptions,
     output: &Output,
+    running: &mut dyn FnMut(),
 ) -> Result<(), NodeFailure> {
     let fail =
         |failure, retryability, message| Err(failure_of(node, failure, retryability, message));
@@ -278,7 +301,13 @@ fn run_node(
         .current_dir(&options.cwd)
         .env(MESSAGE_ENV, options.message());
     let prefix = format!("[{}] ", printable(&node.id));
-    let finished = match process::run(command, &prefix, output, options.interrupt.as_deref()) {
+    let finished = match process::run(
+        command,
+        &prefix,
+        output,
+        options.interrupt.as_deref(),
+        running,
+    ) {
         Ok(finished) => finished,
         Err(error) => {
             let program = program.display();

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use archon_workflows::{
-    load, run_with_output, FailureKind, NodeFailure, NodeKind, Provider, Retryability, RunOptions,
-    RunOutcome, Workflow,
+    load, run_with_output, FailureKind, NodeFailure, NodeKind, Provider, Retryability, RunObserver,
+    RunOptions, RunOutcome, Workflow,
 };
 use support::{captured_output, Dir};
 
@@ -28,7 +28,7 @@ fn run(
 ) -> (RunOutcome, Vec<NodeFailure>, String, String) {
     let (output, stdout, stderr) = captured_output();
     let mut failures = Vec::new();
-    let outcome = run_with_output(workflow, options, &output, &mut |f| {
+    let outcome = run_with_output(workflow, options, &output, &mut |f: &NodeFailure| {
         failures.push(f.clone())
     });
     (outcome, failures, stdout.text(), stderr.text())
@@ -431,4 +431,52 @@ fn an_unvalidated_workflow_with_a_cycle_runs_nothing() {
     assert_eq!(outcome.failed.unwrap().failure, FailureKind::StartFailed);
     assert_eq!(failures.len(), 1);
     assert!(!dir.exists("a") && !dir.exists("b"));
+}
+
+/// Counts the nodes it hears are running; when told, it creates `go` in `dir`.
+struct Observer {
+    go: std::path::PathBuf,
+    running: usize,
+    failed: usize,
+}
+
+impl RunObserver for Observer {
+    fn node_running(&mut self) {
+        self.running += 1;
+        std::fs::write(&self.go, "").unwrap();
+    }
+
+    fn node_failed(&mut self, _failure: &NodeFailure) {
+        self.failed += 1;
+    }
+}
+
+#[test]
+fn the_observer_hears_of_each_node_while_its_process_runs() {
+    let dir = Dir::new();
+    // Each node waits (up to 10 s) for the file the observer writes when told the node runs, so
+    // a call made only after the node ended would fail the node.
+    let wait_for_go = "for i in $(seq 1000); do [ -f go ] && break; sleep 0.01; done; rm go";
+    dir.workflow(
+        "w.yaml",
+        &format!(
+            "name: w\nnodes:\n  - {{id: one, bash: '{wait_for_go}'}}\n  - {{id: two, depends_on: [one], bash: '{wait_for_go}'}}\n  - {{id: ask, depends_on: [two], prompt: hi, continue_on_error: true}}\n"
+        ),
+    );
+    let mut options = options(&dir);
+    options.assistant_programs.insert(
+        Provider::Claude,
+        dir.path().join("bin/claude-not-installed"),
+    );
+    let mut observer = Observer {
+        go: dir.path().join("go"),
+        running: 0,
+        failed: 0,
+    };
+    let (output, _, stderr) = captured_output();
+    let outcome = run_with_output(&workflow(&dir, "w"), &options, &output, &mut observer);
+
+    assert_eq!(outcome.nodes_completed, 2, "{}", stderr.text());
+    // The assistant that is not installed never ran: a failure, not a running node.
+    assert_eq!((observer.running, observer.failed), (2, 1));
 }

@@ -114,14 +114,15 @@ fn run_workflow(args: &RunArgs, session: &Session) -> Result<i32, CommandError> 
         interrupt: Some(session.interrupt_flag()),
         ..workflows::RunOptions::default()
     };
-    let outcome = workflows::run(workflow, &options, &mut |failure: &NodeFailure| {
-        session.record(&WorkflowNodeFailed {
-            workflow_name: name,
-            node_type: node_type(failure.kind),
-            error_classification: classification(failure.retryability),
+    let outcome = workflows::run(
+        workflow,
+        &options,
+        &mut RunTelemetry {
+            session,
+            name,
             provider: telemetry_provider(provider),
-        });
-    });
+        },
+    );
 
     let code = match &outcome.failed {
         None => {
@@ -154,6 +155,31 @@ fn run_workflow(args: &RunArgs, session: &Session) -> Result<i32, CommandError> 
     };
     session.workflow_finished();
     Ok(code)
+}
+
+/// What a run tells telemetry while it goes on.
+struct RunTelemetry<'a> {
+    session: &'a Session,
+    name: WorkflowName,
+    provider: Provider,
+}
+
+impl workflows::RunObserver for RunTelemetry<'_> {
+    /// While a node's process runs, archon only waits: the events recorded so far are written
+    /// then, so that a process killed mid-workflow does not take them with it, without the run
+    /// waiting for the write.
+    fn node_running(&mut self) {
+        self.session.write_pending();
+    }
+
+    fn node_failed(&mut self, failure: &NodeFailure) {
+        self.session.record(&WorkflowNodeFailed {
+            workflow_name: self.name,
+            node_type: node_type(failure.kind),
+            error_classification: classification(failure.retryability),
+            provider: self.provider,
+        });
+    }
 }
 
 /// The workflow's name as telemetry may send it: a bundled workflow by name, every other one

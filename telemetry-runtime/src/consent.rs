@@ -75,18 +75,10 @@ pub fn resolve(
     config_path: Option<PathBuf>,
     config: Result<TelemetrySettings, ConfigError>,
 ) -> Consent {
+    if let Some(consent) = from_environment(env) {
+        return consent;
+    }
     let decided = |state, source| Consent { state, source };
-    if is_set(&env.do_not_track) {
-        return decided(ConsentState::Off, ConsentSource::DoNotTrack);
-    }
-    if is_set(&env.archon_no_telemetry) {
-        return decided(ConsentState::Off, ConsentSource::ArchonNoTelemetry);
-    }
-    match env.archon_telemetry.as_deref().map(flag) {
-        Some(Some(false)) => return decided(ConsentState::Off, ConsentSource::ArchonTelemetry),
-        Some(Some(true)) => return decided(ConsentState::On, ConsentSource::ArchonTelemetry),
-        _ => {}
-    }
     match (config, config_path) {
         (Err(error), _) => decided(ConsentState::Off, ConsentSource::BrokenConfig(error)),
         (
@@ -104,6 +96,23 @@ pub fn resolve(
             ConsentSource::ConfigFile(path),
         ),
         _ => decided(ConsentState::Undecided, ConsentSource::Default),
+    }
+}
+
+/// Consent when the environment decides it, which it does before config.yaml: then the file
+/// need not be read at all.
+pub fn from_environment(env: &Environment) -> Option<Consent> {
+    let decided = |state, source| Some(Consent { state, source });
+    if is_set(&env.do_not_track) {
+        return decided(ConsentState::Off, ConsentSource::DoNotTrack);
+    }
+    if is_set(&env.archon_no_telemetry) {
+        return decided(ConsentState::Off, ConsentSource::ArchonNoTelemetry);
+    }
+    match env.archon_telemetry.as_deref().map(flag) {
+        Some(Some(false)) => decided(ConsentState::Off, ConsentSource::ArchonTelemetry),
+        Some(Some(true)) => decided(ConsentState::On, ConsentSource::ArchonTelemetry),
+        _ => None,
     }
 }
 

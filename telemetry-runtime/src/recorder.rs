@@ -96,11 +96,14 @@ impl Telemetry {
     /// (only the build's own key is used by the delivery process).
     pub fn start_with_key(env: Environment, key: Option<&str>) -> Telemetry {
         let store = env.archon_home().map(Store::new);
-        let settings = match &store {
-            Some(store) => config::read_settings(&store.config_path()),
-            None => Ok(config::TelemetrySettings::default()),
-        };
-        let consent = consent::resolve(&env, store.as_ref().map(Store::config_path), settings);
+        // config.yaml is read only when the environment leaves the choice to it.
+        let consent = consent::from_environment(&env).unwrap_or_else(|| {
+            let settings = match &store {
+                Some(store) => config::read_settings(&store.config_path()),
+                None => Ok(config::TelemetrySettings::default()),
+            };
+            consent::resolve(&env, store.as_ref().map(Store::config_path), settings)
+        });
         let can_send = key.is_some_and(|key| !key.is_empty());
         let mut problem = None;
         let mode = match (&store, consent.state) {

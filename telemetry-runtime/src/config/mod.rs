@@ -5,6 +5,8 @@
 //! `yaml-edit`, which keeps the file's syntax tree. An edit is only made to a file that parses,
 //! and its result is parsed again before it replaces the file.
 
+mod quick;
+
 use crate::files;
 use serde::Deserialize;
 use std::fmt;
@@ -102,6 +104,14 @@ fn parse(path: &Path, text: &str) -> Result<TelemetrySettings, ConfigError> {
     if is_blank_yaml(text) {
         return Ok(TelemetrySettings::default());
     }
+    if let Some(settings) = quick::settings(text) {
+        return Ok(settings);
+    }
+    parse_yaml(path, text)
+}
+
+/// [`parse`] with the YAML parser.
+fn parse_yaml(path: &Path, text: &str) -> Result<TelemetrySettings, ConfigError> {
     // `Option`: a document with nothing in it (`---` alone) is an empty config.
     match from_yaml::<Option<RawConfig>>(text) {
         Ok(raw) => {

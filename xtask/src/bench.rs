@@ -4,7 +4,8 @@
 //! It builds a release `archon` and `archon-telemetry-deliver` with a test key (into
 //! `target/bench-keyed`, so no real build is touched) and an archon without telemetry
 //! (`--no-default-features`, into `target/bench-no-telemetry`), then times `archon version` and a
-//! one-node `archon workflow run` built without telemetry, and with telemetry off, undecided, and
+//! one-node `archon workflow run` built without telemetry, and with telemetry off (by
+//! `DO_NOT_TRACK=1`, and in config.yaml), undecided, and
 //! on with a reachable server, a refused port and a host that accepts connections and never
 //! answers (the servers run in this process on 127.0.0.1). It reports medians as ratios to
 //! "off", the peak memory of archon, the binaries' sizes, and then runs the runtime's
@@ -30,6 +31,8 @@ enum Setting {
     /// archon built without the `telemetry` feature: the true zero.
     NotBuiltIn,
     Off,
+    /// Off in config.yaml, as `archon telemetry off` leaves it.
+    OffByConfig,
     Undecided,
     OnReachable,
     OnRefused,
@@ -37,9 +40,10 @@ enum Setting {
 }
 
 impl Setting {
-    const ALL: [Setting; 6] = [
+    const ALL: [Setting; 7] = [
         Setting::NotBuiltIn,
         Setting::Off,
+        Setting::OffByConfig,
         Setting::Undecided,
         Setting::OnReachable,
         Setting::OnRefused,
@@ -50,6 +54,7 @@ impl Setting {
         match self {
             Setting::NotBuiltIn => "not built in (`--no-default-features`)",
             Setting::Off => "off (DO_NOT_TRACK=1)",
+            Setting::OffByConfig => "off (`archon telemetry off`)",
             Setting::Undecided => "undecided",
             Setting::OnReachable => "on, server reachable",
             Setting::OnRefused => "on, port refused",
@@ -87,7 +92,7 @@ pub fn run(runs: usize) -> Result<(), Failure> {
             Setting::OnReachable => Some(reachable.url().to_owned()),
             Setting::OnRefused => Some(refused.clone()),
             Setting::OnSilent => Some(silent.url().to_owned()),
-            Setting::NotBuiltIn | Setting::Off | Setting::Undecided => None,
+            Setting::NotBuiltIn | Setting::Off | Setting::OffByConfig | Setting::Undecided => None,
         };
         let home = Home::new(setting, host)?;
         let program = match setting {
@@ -255,6 +260,13 @@ impl Home {
             Setting::Off => env.push(("DO_NOT_TRACK", "1".into())),
             // Nothing to turn off; `DO_NOT_TRACK` would not change a thing.
             Setting::NotBuiltIn | Setting::Undecided => {}
+            Setting::OffByConfig => {
+                std::fs::write(
+                    archon_home.join("config.yaml"),
+                    "telemetry:\n  enabled: false\n",
+                )
+                .map_err(|e| Failure::environment(format!("cannot write config.yaml: {e}")))?;
+            }
             Setting::OnReachable | Setting::OnRefused | Setting::OnSilent => {
                 env.push(("ARCHON_TELEMETRY", "1".into()))
             }

@@ -18,6 +18,7 @@
 use crate::failure::Failure;
 use crate::workspace;
 use capture_server::{CaptureServer, Reply};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -68,7 +69,7 @@ struct Series {
     setting: Setting,
     command: &'static str,
     median: Duration,
-    peak_rss_kib: i64,
+    peak_rss_kib: Option<i64>,
 }
 
 /// Runs the benchmark.
@@ -117,33 +118,29 @@ pub fn run(runs: usize) -> Result<(), Failure> {
                 .map(move |(command, args)| (*setting, home, *program, *command, *args))
         })
         .collect();
-    let mut samples: Vec<(Vec<Duration>, i64)> = vec![(Vec::with_capacity(runs), 0); series.len()];
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(runs); series.len()];
     let mut order: Vec<usize> = (0..series.len()).collect();
     let mut random = Shuffle::new();
     for _ in 0..runs {
         random.shuffle(&mut order);
         for &index in &order {
             let (_, home, program, _, args) = series[index];
-            let (time, rss) = home.run(program, args)?;
-            let (times, peak_rss_kib) = &mut samples[index];
-            times.push(time);
-            *peak_rss_kib = (*peak_rss_kib).max(rss);
+            samples[index].push(home.run(program, args)?);
         }
     }
     let results: Vec<Series> = series
         .iter()
         .zip(samples)
-        .map(
-            |(&(setting, _, _, command, _), (mut times, peak_rss_kib))| {
-                times.sort();
-                Series {
-                    setting,
-                    command,
-                    median: times[times.len() / 2],
-                    peak_rss_kib,
-                }
-            },
-        )
+        .map(|(&(setting, home, program, command, args), mut times)| {
+            times.sort();
+            Series {
+                setting,
+                command,
+                median: times[times.len() / 2],
+                // Measured apart from the timed runs, which GNU time would slow down.
+                peak_rss_kib: home.peak_rss_kib(program, args),
+            }
+        })
         .collect();
     print_table(&results, runs);
     print_size(&binary, &without_telemetry);
@@ -277,9 +274,10 @@ impl Home {
         Ok(Home { dir, env })
     }
 
-    /// Runs archon once: wall time from start to exit, and its peak resident memory in KiB.
-    fn run(&self, binary: &Path, args: &[&str]) -> Result<(Duration, i64), Failure> {
-        let mut command = Command::new(binary);
+    /// A command that runs `program` with `args` in this home's project, with only this
+    /// setting's environment.
+    fn command(&self, program: &Path, args: &[&OsStr]) -> Command {
+        let mut command = Command::new(program);
         command
             .args(args)
             .current_dir(self.dir.path().join("project"))
@@ -292,36 +290,63 @@ impl Home {
         for (name, value) in &self.env {
             command.env(name, value);
         }
+        command
+    }
+
+    /// Runs archon once: wall time from start to exit.
+    fn run(&self, binary: &Path, args: &[&str]) -> Result<Duration, Failure> {
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
         let start = Instant::now();
-        let child = command
-            .spawn()
+        let status = self
+            .command(binary, &args)
+            .status()
             .map_err(|e| Failure::environment(format!("cannot run {}: {e}", binary.display())))?;
-        let (code, rss) = wait_with_rusage(child.id());
         let elapsed = start.elapsed();
-        if code != Some(0) {
+        if !status.success() {
             return Err(Failure::check(format!(
-                "archon {} exited with {code:?} during the benchmark",
-                args.join(" ")
+                "archon {} exited with {status} during the benchmark",
+                args.join(OsStr::new(" ")).to_string_lossy()
             )));
         }
-        Ok((elapsed, rss))
+        Ok(elapsed)
+    }
+
+    /// archon's peak resident memory in KiB over three runs, as GNU time reports it; `None`
+    /// without `/usr/bin/time`.
+    ///
+    /// Not from `wait4` on the benchmark's own child: that child is started with `vfork`, and
+    /// Linux carries the parent's (this benchmark's) peak over into the child's at `exec`.
+    /// GNU time starts archon with `fork` from a process of a few hundred KiB.
+    fn peak_rss_kib(&self, binary: &Path, args: &[&str]) -> Option<i64> {
+        let time = Path::new(GNU_TIME);
+        let report = self.dir.path().join("peak-rss.txt");
+        let mut time_args: Vec<&OsStr> = vec![
+            OsStr::new("-f"),
+            OsStr::new("%M"),
+            OsStr::new("-o"),
+            report.as_os_str(),
+            binary.as_os_str(),
+        ];
+        time_args.extend(args.iter().map(OsStr::new));
+        let mut peak = None;
+        for _ in 0..3 {
+            let status = self.command(time, &time_args).status().ok()?;
+            let kib = std::fs::read_to_string(&report)
+                .ok()?
+                .trim()
+                .parse::<i64>()
+                .ok()?;
+            if !status.success() {
+                return None;
+            }
+            peak = peak.max(Some(kib));
+        }
+        peak
     }
 }
 
-/// Waits for `pid` and returns its exit code and peak resident memory (KiB on Linux).
-#[allow(unsafe_code)]
-fn wait_with_rusage(pid: u32) -> (Option<i32>, i64) {
-    let mut status: libc::c_int = 0;
-    // SAFETY: an all-zero rusage is a valid value of that plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: wait4 on our own child with pointers to live, properly typed locals.
-    let waited = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
-    if waited < 0 {
-        return (None, 0);
-    }
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    (code, usage.ru_maxrss)
-}
+/// GNU time (Debian's `time` package), used to measure archon's peak memory.
+const GNU_TIME: &str = "/usr/bin/time";
 
 fn print_table(results: &[Series], runs: usize) {
     println!("\nMedian wall time over {runs} runs, and as a ratio to telemetry off:\n");
@@ -333,14 +358,23 @@ fn print_table(results: &[Series], runs: usize) {
             .find(|s| s.command == series.command && s.setting == Setting::Off)
             .map_or(series.median, |s| s.median);
         let ratio = series.median.as_secs_f64() / off.as_secs_f64().max(1e-9);
+        let peak = series.peak_rss_kib.map_or_else(
+            || "unknown".to_owned(),
+            |kib| format!("{:.1} MiB", kib as f64 / 1024.0),
+        );
         println!(
-            "| `{}` | {} | {:.2} ms | {:.2} | {:+.2} ms | {} MiB |",
+            "| `{}` | {} | {:.2} ms | {:.2} | {:+.2} ms | {peak} |",
             series.command,
             series.setting.label(),
             series.median.as_secs_f64() * 1000.0,
             ratio,
             (series.median.as_secs_f64() - off.as_secs_f64()) * 1000.0,
-            series.peak_rss_kib / 1024,
+        );
+    }
+    if results.iter().any(|series| series.peak_rss_kib.is_none()) {
+        println!(
+            "
+Peak RSS is measured with GNU time ({GNU_TIME}, Debian's `time` package)."
         );
     }
 }

@@ -175,11 +175,24 @@ pub fn read_word(path: &Path, section: &str, key: &str) -> Result<Option<String>
     let Some(text) = read_text(path)? else {
         return Ok(None);
     };
+    if let Some(word) = quick::word(&text, section, key) {
+        return Ok(word);
+    }
     parse(path, &text)?;
-    if is_blank_yaml(&text) {
+    read_word_yaml(path, &text, section, key)
+}
+
+/// [`read_word`] of a file that parses, with the YAML parser.
+fn read_word_yaml(
+    path: &Path,
+    text: &str,
+    section: &str,
+    key: &str,
+) -> Result<Option<String>, ConfigError> {
+    if is_blank_yaml(text) {
         return Ok(None);
     }
-    let value: serde_json::Value = from_yaml(&text).map_err(|error| ConfigError {
+    let value: serde_json::Value = from_yaml(text).map_err(|error| ConfigError {
         path: path.to_owned(),
         line: error.location().map(|location| location.line()),
         reason: first_line(&error.to_string()),

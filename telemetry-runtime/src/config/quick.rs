@@ -9,70 +9,146 @@
 //!
 //! It only ever answers what the parser would: a test feeds both generated files and requires
 //! that every answer given here is the parser's. To keep that easy to uphold it is strict:
-//! - only ASCII, no tabs or carriage returns;
+//! - at most 200 lines, only ASCII, no tabs or carriage returns;
 //! - blank lines, comments, `key:` or `key: word` at column 0, and `key: word` indented by the
 //!   section's first indentation under a `key:` line;
 //! - keys are letters, digits, `_` and `-`, start with a letter or `_`, are not a word YAML
 //!   reads as null or a boolean, and never repeat within their mapping;
 //! - a word is a plain scalar of letters, digits and `_ . / : @ % + ~ -`, starting with a
-//!   letter, a digit or one of `_ . / ~ +`, and a comment after it is separated by a space;
+//!   letter or one of `_ / ~`, or a whole number of at most 18 digits (the parser refuses
+//!   `.inf` and `1e999` even where it ignores the value), and a comment after it is separated
+//!   by a space;
 //! - in the `telemetry` section, `enabled` is `true` or `false` and there is no other key (a
 //!   `host` is left to the parser, which knows which words are strings).
 
 use super::TelemetrySettings;
 
-/// The telemetry settings in `text`, or `None` when `text` is not in the plain form above.
-pub(super) fn settings(text: &str) -> Option<TelemetrySettings> {
-    if !text.is_ascii() || text.contains(['\t', '\r']) {
-        return None;
-    }
-    let mut sections: Vec<&str> = Vec::new();
-    // The section the indented lines belong to: its name, its indentation once known, and
-    // the keys seen in it. `None` after a `key: word` line at column 0, which has no keys.
-    let mut open: Option<(&str, Option<usize>, Vec<&str>)> = None;
-    let mut enabled = None;
-    for line in text.lines() {
-        let content = line.trim_start_matches(' ');
-        if content.is_empty() || content.starts_with('#') {
-            continue;
-        }
-        let indent = line.len() - content.len();
-        let (key, word) = key_and_word(content)?;
-        if indent == 0 {
-            if sections.contains(&key) {
-                return None;
-            }
-            sections.push(key);
-            open = match word {
-                None => Some((key, None, Vec::new())),
-                // `telemetry: something` is not a mapping: the parser refuses it.
-                Some(_) if key == "telemetry" => return None,
-                Some(_) => None,
-            };
-            continue;
-        }
-        let (section, section_indent, keys) = open.as_mut()?;
-        if *section_indent.get_or_insert(indent) != indent || keys.contains(&key) {
+/// Longer files are left to the parser, whose limits they may exceed.
+const MAX_LINES: usize = 200;
+
+/// A config file in the plain form: its top-level keys in order, each with what it holds.
+struct Plain<'a> {
+    sections: Vec<(&'a str, Section<'a>)>,
+}
+
+/// What a top-level key holds.
+enum Section<'a> {
+    /// `key: word`: what the word is does not matter here, only that it is not a mapping.
+    Word,
+    /// `key:` and the indented `key: word` lines under it (none: the key is null).
+    Mapping(Vec<(&'a str, &'a str)>),
+}
+
+impl<'a> Plain<'a> {
+    /// `text` as a plain config, or `None` when it is not one.
+    fn read(text: &'a str) -> Option<Plain<'a>> {
+        if !text.is_ascii() || text.contains(['\t', '\r']) {
             return None;
         }
-        keys.push(key);
-        // A nested mapping (`key:` with nothing after it) is left to the parser.
-        let word = word?;
-        if *section == "telemetry" {
-            enabled = match (key, word) {
-                ("enabled", "true") => Some(true),
-                ("enabled", "false") => Some(false),
-                _ => return None,
-            };
+        // The parser's budget refuses files with thousands of nodes; a config this long is
+        // left to it.
+        if text.lines().count() > MAX_LINES {
+            return None;
         }
+        let mut sections: Vec<(&str, Section)> = Vec::new();
+        // The indentation of the open section's lines, once its first line sets it.
+        let mut indentation = None;
+        for line in text.lines() {
+            let content = line.trim_start_matches(' ');
+            if content.is_empty() || content.starts_with('#') {
+                continue;
+            }
+            let indent = line.len() - content.len();
+            let (key, word) = key_and_word(content)?;
+            if indent == 0 {
+                if sections.iter().any(|(name, _)| *name == key) {
+                    return None;
+                }
+                indentation = None;
+                sections.push(match word {
+                    Some(_) => (key, Section::Word),
+                    None => (key, Section::Mapping(Vec::new())),
+                });
+                continue;
+            }
+            let Some((_, Section::Mapping(keys))) = sections.last_mut() else {
+                return None;
+            };
+            if *indentation.get_or_insert(indent) != indent
+                || keys.iter().any(|(name, _)| *name == key)
+            {
+                return None;
+            }
+            // A nested mapping (`key:` with nothing after it) is left to the parser.
+            keys.push((key, word?));
+        }
+        if sections.is_empty() {
+            return None;
+        }
+        Some(Plain { sections })
     }
-    if sections.is_empty() {
-        return None;
+
+    fn section(&self, name: &str) -> Option<&Section<'a>> {
+        self.sections
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, section)| section)
     }
+}
+
+/// The telemetry settings in `text`, or `None` when `text` is not in the plain form above.
+pub(super) fn settings(text: &str) -> Option<TelemetrySettings> {
+    let plain = Plain::read(text)?;
+    let enabled = match plain.section("telemetry") {
+        None => None,
+        // `telemetry: something` is not a mapping: the parser refuses it.
+        Some(Section::Word) => return None,
+        Some(Section::Mapping(keys)) => match keys.as_slice() {
+            [] => None,
+            [("enabled", "true")] => Some(true),
+            [("enabled", "false")] => Some(false),
+            _ => return None,
+        },
+    };
     Some(TelemetrySettings {
         enabled,
         host: None,
     })
+}
+
+/// What [`super::read_word`] answers for `section.key` in `text` (`Some(None)`: not set), or
+/// `None` when `text` is not in the plain form or the word is one whose type YAML decides
+/// (a number, null, ...): the parser knows how such a word is written back.
+pub(super) fn word(text: &str, section: &str, key: &str) -> Option<Option<String>> {
+    settings(text)?;
+    let plain = Plain::read(text)?;
+    let Some(Section::Mapping(keys)) = plain.section(section) else {
+        // No such section, or a word where a mapping would be: nothing at `section.key`.
+        return Some(None);
+    };
+    let Some((_, word)) = keys.iter().find(|(name, _)| *name == key) else {
+        return Some(None);
+    };
+    let plain_text = word.starts_with(|c: char| c.is_ascii_alphabetic())
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !is_special(word);
+    match *word {
+        "true" | "false" => Some(Some((*word).to_owned())),
+        _ if plain_text => Some(Some((*word).to_owned())),
+        _ => None,
+    }
+}
+
+/// A word YAML may read as something other than text: null, a boolean (in YAML 1.2 or 1.1),
+/// or infinity and not-a-number.
+fn is_special(word: &str) -> bool {
+    [
+        "null", "true", "false", "yes", "no", "on", "off", "y", "n", "inf", "nan",
+    ]
+    .iter()
+    .any(|special| word.eq_ignore_ascii_case(special))
 }
 
 /// `key` and, if the line has one, the word after `key: `, without a trailing comment.
@@ -81,12 +157,9 @@ fn key_and_word(content: &str) -> Option<(&str, Option<&str>)> {
     let is_key_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     // Not a word YAML reads as something else (`null`, `true`, `1`: serde would even take a
     // number as a field's position).
-    let special = ["null", "true", "false", "yes", "no", "on", "off", "y", "n"]
-        .iter()
-        .any(|word| key.eq_ignore_ascii_case(word));
     if !key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         || !key.chars().all(is_key_char)
-        || special
+        || is_special(key)
     {
         return None;
     }
@@ -100,8 +173,11 @@ fn key_and_word(content: &str) -> Option<(&str, Option<&str>)> {
     // `key:word` is one scalar, not a key and a value.
     let word = rest.strip_prefix(' ')?.trim_matches(' ');
     let is_word_char = |c: char| c.is_ascii_alphanumeric() || "_./:@%+~-".contains(c);
+    // A word that starts with a digit may be a number the parser refuses (`1e999` is
+    // infinite): only small whole numbers are read here.
+    let small_number = word.len() <= 18 && word.chars().all(|c| c.is_ascii_digit());
     let starts_plainly =
-        word.starts_with(|c: char| c.is_ascii_alphanumeric() || "_./~+".contains(c));
+        small_number || word.starts_with(|c: char| c.is_ascii_alphabetic() || "_/~".contains(c));
     if !starts_plainly
         || !word.chars().all(is_word_char)
         || word.contains(": ")
@@ -136,6 +212,31 @@ mod tests {
     }
 
     #[test]
+    fn reads_words_that_are_plainly_text() {
+        let text = "assistant:\n  default: codex\n  model: 4\ntelemetry:\n  enabled: false\n";
+        assert_eq!(
+            word(text, "assistant", "default"),
+            Some(Some("codex".to_owned()))
+        );
+        assert_eq!(
+            word(text, "telemetry", "enabled"),
+            Some(Some("false".to_owned()))
+        );
+        assert_eq!(word(text, "assistant", "other"), Some(None));
+        assert_eq!(word(text, "missing", "default"), Some(None));
+        // A number is written back the way the parser reads it (`4`, but `1.50` is `1.5`).
+        assert_eq!(word(text, "assistant", "model"), None);
+        assert_eq!(
+            word("assistant:\n  default: null\n", "assistant", "default"),
+            None
+        );
+        assert_eq!(
+            word("assistant:\n  default: [a]\n", "assistant", "default"),
+            None
+        );
+    }
+
+    #[test]
     fn leaves_everything_else_to_the_parser() {
         for text in [
             "telemetry:\n  enabled: yes\n",
@@ -166,6 +267,15 @@ mod tests {
         ] {
             assert_eq!(settings(text), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn long_files_are_left_to_the_parser_whose_budget_they_may_exceed() {
+        let keys = |count: usize| (0..count).map(|i| format!("k{i}: v\n")).collect::<String>();
+        assert!(settings(&keys(MAX_LINES)).is_some());
+        assert_eq!(settings(&keys(MAX_LINES + 1)), None);
+        let path = std::path::Path::new("config.yaml");
+        assert!(super::super::parse_yaml(path, &keys(3000)).is_err());
     }
 
     /// Lines that are mostly in the plain form, with the near misses the parser reads
@@ -210,6 +320,18 @@ mod tests {
             Just(" -1"),
             Just(" .5"),
             Just(" +1"),
+            Just(" 1.50"),
+            Just(" 0x10"),
+            Just(" No"),
+            Just(" .inf"),
+            Just(" claude-code"),
+            Just(" x_1"),
+            Just(" 99999999999999999999999"),
+            Just(" 1e999"),
+            Just(" 0o17"),
+            Just(" 1_000"),
+            Just(" 2001-12-14"),
+            Just(" ~/x"),
         ];
         let indent = prop_oneof![
             Just(""),
@@ -237,9 +359,17 @@ mod tests {
         #[test]
         fn every_answer_is_the_parsers(lines in proptest::collection::vec(line(), 0..8)) {
             let text = lines.join("\n");
+            let path = std::path::Path::new("config.yaml");
             if let Some(quick) = settings(&text) {
-                let parsed = super::super::parse_yaml(std::path::Path::new("config.yaml"), &text);
+                let parsed = super::super::parse_yaml(path, &text);
                 proptest::prop_assert_eq!(Ok(quick), parsed.map_err(|e| e.to_string()), "{:?}", text);
+            }
+            for (section, key) in [("telemetry", "enabled"), ("assistant", "default"), ("telemetry", "host"), ("default", "enabled")] {
+                if let Some(quick) = word(&text, section, key) {
+                    let parsed = super::super::parse_yaml(path, &text)
+                        .and_then(|_| super::super::read_word_yaml(path, &text, section, key));
+                    proptest::prop_assert_eq!(Ok(quick), parsed.map_err(|e| e.to_string()), "{}.{} in {:?}", section, key, text);
+                }
             }
         }
     }

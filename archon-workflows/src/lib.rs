@@ -21,8 +21,9 @@
 //! ```
 //!
 //! [`load`] finds and validates the workflows of a directory; [`Loaded::find`] picks one by name;
-//! [`run`] runs it. This crate knows nothing about telemetry: its failure categories
-//! ([`NodeKind`], [`FailureKind`], [`Retryability`]) carry no user text, and the caller maps them.
+//! [`run`] runs it, telling a [`RunObserver`] of each node's process and each failure. This crate
+//! knows nothing about telemetry: its failure categories ([`NodeKind`], [`FailureKind`],
+//! [`Retryability`]) carry no user text, and the caller maps them.
 //!
 //! Modules, one concept each: `model` (the types), `parse` (YAML to a workflow), `validate` and
 //! `graph` (whole-workflow checks, dependency order), `bundled` and `commands` (the files that

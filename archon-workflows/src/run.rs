@@ -88,7 +88,7 @@ pub struct RunOutcome {
     /// Number of nodes that ran and succeeded.
     pub nodes_completed: u32,
     /// The failure that stopped the run; `None` when the run went to the end (nodes with
-    /// `continue_on_error` may have failed on the way: `on_node_failed` saw them).
+    /// `continue_on_error` may have failed on the way: the observer heard of them).
     pub failed: Option<NodeFailure>,
 }
 

@@ -75,9 +75,15 @@ pub fn resolve(
     config_path: Option<PathBuf>,
     config: Result<TelemetrySettings, ConfigError>,
 ) -> Consent {
-    if let Some(consent) = from_environment(env) {
-        return consent;
-    }
+    from_environment(env).unwrap_or_else(|| from_config(config_path, config))
+}
+
+/// Consent when no environment variable decides it: what the config file (as read from
+/// `config_path`) says, off when it is broken, undecided when it says nothing.
+pub fn from_config(
+    config_path: Option<PathBuf>,
+    config: Result<TelemetrySettings, ConfigError>,
+) -> Consent {
     let decided = |state, source| Consent { state, source };
     match (config, config_path) {
         (Err(error), _) => decided(ConsentState::Off, ConsentSource::BrokenConfig(error)),

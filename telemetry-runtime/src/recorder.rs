@@ -102,7 +102,7 @@ impl Telemetry {
                 Some(store) => config::read_settings(&store.config_path()),
                 None => Ok(config::TelemetrySettings::default()),
             };
-            consent::resolve(&env, store.as_ref().map(Store::config_path), settings)
+            consent::from_config(store.as_ref().map(Store::config_path), settings)
         });
         let can_send = key.is_some_and(|key| !key.is_empty());
         let mut problem = None;

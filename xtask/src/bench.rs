@@ -330,15 +330,14 @@ impl Home {
         time_args.extend(args.iter().map(OsStr::new));
         let mut peak = None;
         for _ in 0..3 {
-            let status = self.command(time, &time_args).status().ok()?;
+            if !self.command(time, &time_args).status().ok()?.success() {
+                return None;
+            }
             let kib = std::fs::read_to_string(&report)
                 .ok()?
                 .trim()
                 .parse::<i64>()
                 .ok()?;
-            if !status.success() {
-                return None;
-            }
             peak = peak.max(Some(kib));
         }
         peak

@@ -94,34 +94,41 @@ impl<'a> Plain<'a> {
             .find(|(key, _)| *key == name)
             .map(|(_, section)| section)
     }
+
+    /// The telemetry settings, or `None` when the `telemetry` section is one only the parser
+    /// can judge.
+    fn settings(&self) -> Option<TelemetrySettings> {
+        let enabled = match self.section("telemetry") {
+            None => None,
+            // `telemetry: something` is not a mapping: the parser refuses it.
+            Some(Section::Word) => return None,
+            Some(Section::Mapping(keys)) => match keys.as_slice() {
+                [] => None,
+                [("enabled", "true")] => Some(true),
+                [("enabled", "false")] => Some(false),
+                _ => return None,
+            },
+        };
+        Some(TelemetrySettings {
+            enabled,
+            host: None,
+        })
+    }
 }
 
 /// The telemetry settings in `text`, or `None` when `text` is not in the plain form above.
 pub(super) fn settings(text: &str) -> Option<TelemetrySettings> {
-    let plain = Plain::read(text)?;
-    let enabled = match plain.section("telemetry") {
-        None => None,
-        // `telemetry: something` is not a mapping: the parser refuses it.
-        Some(Section::Word) => return None,
-        Some(Section::Mapping(keys)) => match keys.as_slice() {
-            [] => None,
-            [("enabled", "true")] => Some(true),
-            [("enabled", "false")] => Some(false),
-            _ => return None,
-        },
-    };
-    Some(TelemetrySettings {
-        enabled,
-        host: None,
-    })
+    Plain::read(text)?.settings()
 }
 
 /// What [`super::read_word`] answers for `section.key` in `text` (`Some(None)`: not set), or
 /// `None` when `text` is not in the plain form or the word is one whose type YAML decides
 /// (a number, null, ...): the parser knows how such a word is written back.
 pub(super) fn word(text: &str, section: &str, key: &str) -> Option<Option<String>> {
-    settings(text)?;
     let plain = Plain::read(text)?;
+    // `read_word` checks the whole file first; a telemetry section only the parser can judge
+    // leaves that to the parser, and with it the word.
+    plain.settings()?;
     let Some(Section::Mapping(keys)) = plain.section(section) else {
         // No such section, or a word where a mapping would be: nothing at `section.key`.
         return Some(None);

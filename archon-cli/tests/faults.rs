@@ -150,15 +150,24 @@ fn delivery_processes(home: &Path) -> Vec<i32> {
     found
 }
 
-/// The process has exited (it may linger as a zombie until something reaps it).
+/// Every thread of the process has exited (the process may linger as a zombie until something
+/// reaps it).
+///
+/// Each thread, not only the main one: after SIGKILL the main thread can show as a zombie
+/// while others are still exiting, and until the last one has, the process's files stay open
+/// and its delivery lock stays taken. An archon run started in that moment sees a delivery
+/// running and starts none.
 #[cfg(target_os = "linux")]
 fn is_gone(pid: i32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_none_or(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
-    }
+    let Ok(threads) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return true;
+    };
+    threads.flatten().all(|thread| {
+        fs::read_to_string(thread.path().join("stat")).map_or(true, |stat| {
+            stat.rsplit_once(')')
+                .is_none_or(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+        })
+    })
 }
 
 /// Waits (bounded) until no delivery process of `home` runs.
@@ -392,7 +401,19 @@ fn a_delivery_killed_mid_batch_loses_nothing_and_what_is_sent_again_keeps_its_uu
         expected.iter().all(|uuid| counts.contains_key(uuid))
             && server.requests().iter().all(|r| r.status.is_some())
     });
-    assert!(arrived, "not everything arrived");
+    if !arrived {
+        let counts = accepted_counts(&server.accepted_events());
+        let missing = expected.iter().filter(|u| !counts.contains_key(*u)).count();
+        let statuses: Vec<_> = server.requests().iter().map(|r| r.status).collect();
+        panic!(
+            "not everything arrived: {missing} of {} missing; request statuses {statuses:?}; \
+             {} still queued; delivery processes {:?}; last outcome {:?}",
+            expected.len(),
+            queue::read(&store(&user)).map_or(0, |q| q.events.len()),
+            delivery_processes(&user.home()),
+            state::read(&store(&user)).last_outcome,
+        );
+    }
     wait_for_deliveries_to_end(&user.home());
 
     let accepted = server.accepted_events();

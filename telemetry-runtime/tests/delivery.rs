@@ -7,7 +7,8 @@ use common::*;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use telemetry_runtime::delivery::{self, deliver, DeliveryConfig};
+use telemetry_posthog::deliver;
+use telemetry_runtime::delivery::{self, DeliveryConfig};
 use telemetry_runtime::{control, queue, state, Environment, Telemetry};
 
 fn uuids(events: &[Value]) -> Vec<String> {
@@ -214,7 +215,7 @@ fn a_build_without_a_key_never_sends() {
         archon_telemetry_host: Some(server.url().into()),
         ..record(&home, 2)
     };
-    let report = delivery::deliver_for_build(&env);
+    let report = telemetry_posthog::deliver_for_build(&env);
     assert_eq!(report.skipped, Some("this build cannot send telemetry"));
     assert!(server.requests().is_empty());
 }

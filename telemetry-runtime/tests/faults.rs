@@ -10,8 +10,9 @@ use capture_server::{CaptureServer, Reply};
 use common::*;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use telemetry_posthog::deliver;
 use telemetry_runtime::delivery::spawn::{self, Launcher, SpawnDecision};
-use telemetry_runtime::delivery::{deliver, DeliveryConfig};
+use telemetry_runtime::delivery::DeliveryConfig;
 use telemetry_runtime::{control, queue, recent, state, Telemetry};
 
 /// How many times each uuid was accepted.

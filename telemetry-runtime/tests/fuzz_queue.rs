@@ -27,7 +27,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use std::collections::HashSet;
 use std::path::Path;
-use telemetry_runtime::delivery::deliver;
+use telemetry_posthog::deliver;
 use telemetry_runtime::recent::{DeliveryStatus, RecentEntry, Recorded};
 use telemetry_runtime::state::TelemetryState;
 use telemetry_runtime::wire::WireEvent;

@@ -189,11 +189,8 @@ fn inspect_shows_local_then_sent_then_waiting_events() {
     record_apart(&home.env(), 2);
     record_apart(&home.env_on(), 3);
     let server = capture_server::CaptureServer::start();
-    let report = telemetry_runtime::delivery::deliver(
-        &home.store(),
-        &home.env_on(),
-        &fast_config(server.url()),
-    );
+    let report =
+        telemetry_posthog::deliver(&home.store(), &home.env_on(), &fast_config(server.url()));
     assert_eq!(report.delivered, 3);
     record_apart(&home.env_on(), 2);
 

@@ -1,6 +1,7 @@
 //! Delivery: a separate, detached program (`archon-telemetry-deliver`, next to `archon`) sends
 //! the queue to PostHog, so the command the user ran never waits for the network, and never
-//! loads the HTTP/TLS stack either.
+//! loads the HTTP/TLS stack either: the loop is here, the requests go through a [`Transport`],
+//! which the delivery program takes from the `telemetry-posthog` crate.
 //!
 //! At exit, a process that queued events starts one (see [`spawn`]) unless one is running or
 //! the last attempt failed recently. The delivery process holds `delivery.lock` while it runs,
@@ -10,8 +11,8 @@
 //! transient failures with backoff within a time limit, splits batches the server refuses as
 //! malformed or too large, and drops (with a count) single events it still refuses.
 
-mod sender;
 pub mod spawn;
+mod transport;
 
 use crate::build_config;
 use crate::config;
@@ -23,10 +24,9 @@ use crate::queue;
 use crate::state;
 use crate::store::Store;
 use crate::wire::{format_timestamp, WireEvent};
-pub use sender::SendOutcome;
-use sender::Sender;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
+pub use transport::{SendOutcome, Transport};
 
 /// The delivery program, installed next to `archon` (with the platform's executable suffix).
 pub const DELIVERY_PROGRAM: &str = "archon-telemetry-deliver";
@@ -87,14 +87,12 @@ pub struct DeliveryReport {
     pub skipped: Option<&'static str>,
 }
 
-/// The delivery program's `main`. Prints nothing; outcomes go to the state file for `status`.
-pub fn run_delivery_process() {
-    deliver_for_build(&Environment::from_process());
-}
-
-/// Delivers with this build's key to the host the settings choose. A build without a key
-/// sends nothing.
-pub fn deliver_for_build(env: &Environment) -> DeliveryReport {
+/// Delivers with this build's key to the host the settings choose, through the transport
+/// `connect` makes. A build without a key sends nothing.
+pub fn deliver_for_build<T: Transport>(
+    env: &Environment,
+    connect: impl Fn(&DeliveryConfig) -> Option<T>,
+) -> DeliveryReport {
     let Some(home) = env.archon_home() else {
         return DeliveryReport::skipped("no home folder");
     };
@@ -109,7 +107,7 @@ pub fn deliver_for_build(env: &Environment) -> DeliveryReport {
         .and_then(|h| h.to_str());
     let from_config = settings.as_ref().ok().and_then(|s| s.host.as_deref());
     match host::choose(from_env, from_config) {
-        Ok(host) => deliver(&store, env, &DeliveryConfig::new(key, &host.url)),
+        Ok(host) => deliver(&store, env, &DeliveryConfig::new(key, &host.url), connect),
         Err(error) => {
             let _ = state::update(&store, |s| record_failure(s, &error.to_string()));
             DeliveryReport::skipped("the host is not usable")
@@ -126,11 +124,17 @@ impl DeliveryReport {
     }
 }
 
-/// Sends everything in the queue of `store` with `config`, unless another delivery is running.
+/// Sends everything in the queue of `store` with `config`, unless another delivery is running,
+/// through the transport `connect` makes (only once the delivery lock is taken).
 ///
 /// Consent is checked first, from `env` and the store's config file: the user may have opted
 /// out since the events were queued, and then what was waiting is deleted, never sent.
-pub fn deliver(store: &Store, env: &Environment, config: &DeliveryConfig) -> DeliveryReport {
+pub fn deliver<T: Transport>(
+    store: &Store,
+    env: &Environment,
+    config: &DeliveryConfig,
+    connect: impl Fn(&DeliveryConfig) -> Option<T>,
+) -> DeliveryReport {
     match consent_now(store, env) {
         ConsentState::On => {}
         ConsentState::Off => return DeliveryReport::skipped("telemetry is off"),
@@ -148,13 +152,13 @@ pub fn deliver(store: &Store, env: &Environment, config: &DeliveryConfig) -> Del
             return report;
         }
     };
-    let Some(sender) = Sender::new(&config.key, &config.host, config.request_timeout) else {
+    let Some(transport) = connect(config) else {
         report.skipped = Some("the PostHog client cannot be set up");
         return report;
     };
     let started = Instant::now();
     loop {
-        drain(store, &sender, config, started, &mut report);
+        drain(store, &transport, config, started, &mut report);
         if report.gave_up.is_none() && new_events_while_lingering(store, config, started) {
             // The user may have opted out since this delivery began.
             if still_on(store, env) {
@@ -262,7 +266,7 @@ enum Pass {
 /// The caller holds the delivery lock.
 fn drain(
     store: &Store,
-    sender: &Sender,
+    transport: &impl Transport,
     config: &DeliveryConfig,
     started: Instant,
     report: &mut DeliveryReport,
@@ -294,7 +298,7 @@ fn drain(
         let mut finished = HashSet::new();
         let pass = send_all(
             &sendable,
-            sender,
+            transport,
             config,
             started,
             report,
@@ -315,7 +319,7 @@ fn drain(
 /// `finished`, which it empties into the queue every [`REMOVE_EVERY`] events and before waiting.
 fn send_all(
     events: &[WireEvent],
-    sender: &Sender,
+    transport: &impl Transport,
     config: &DeliveryConfig,
     started: Instant,
     report: &mut DeliveryReport,
@@ -340,7 +344,7 @@ fn send_all(
         }
         let batch = &events[next..(next + batch_size).min(events.len())];
         report.requests += 1;
-        match sender.send(batch) {
+        match transport.send(batch) {
             SendOutcome::Delivered => {
                 report.delivered += batch.len() as u64;
                 finished.extend(batch.iter().map(|event| event.uuid));

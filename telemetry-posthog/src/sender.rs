@@ -1,37 +1,23 @@
 //! One request to PostHog's `/batch/` endpoint through the `posthog-rs` SDK, and what its
 //! outcome means for the queue.
 
-use crate::wire::{allowed_property_names, WireEvent};
-use std::time::Duration;
+use telemetry_runtime::delivery::{DeliveryConfig, SendOutcome, Transport};
+use telemetry_runtime::wire::{allowed_property_names, WireEvent};
 
-/// What to do after a batch was offered to the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendOutcome {
-    /// 2xx: the events are stored; remove them from the queue.
-    Delivered,
-    /// 5xx, 408, 429 or no answer: keep them and try again later.
-    Retry(&'static str),
-    /// 400 or 413: the server refuses this batch as malformed or too large. A smaller batch
-    /// may pass; a single event that is refused is dropped.
-    Rejected,
-    /// Any other refusal (a wrong key, a proxy that answers 404): keep the events, stop until
-    /// the next delivery.
-    Refused(String),
-}
-
-/// Sends batches to one host with one key.
-pub struct Sender {
+/// Sends batches to one host with one key. Private: the crate's callers can only deliver what
+/// the queue holds.
+pub(crate) struct PosthogSender {
     client: posthog_rs::Client,
 }
 
-impl Sender {
-    /// A sender for `host` with project key `key`, giving up on a request after
+impl PosthogSender {
+    /// A sender for `config`'s host and key, giving up on a request after its
     /// `request_timeout`.
-    pub fn new(key: &str, host: &str, request_timeout: Duration) -> Option<Sender> {
+    pub(crate) fn connect(config: &DeliveryConfig) -> Option<PosthogSender> {
         let options = posthog_rs::ClientOptionsBuilder::default()
-            .api_key(key.to_owned())
-            .host(host.to_owned())
-            .request_timeout_seconds(request_timeout.as_secs().max(1))
+            .api_key(config.key.clone())
+            .host(config.host.clone())
+            .request_timeout_seconds(config.request_timeout.as_secs().max(1))
             // Retries are decided by the delivery loop, which knows the overall time limit.
             .max_capture_attempts(1)
             .disable_geoip(true)
@@ -55,13 +41,14 @@ impl Sender {
             })
             .build()
             .ok()?;
-        Some(Sender {
+        Some(PosthogSender {
             client: posthog_rs::client(options),
         })
     }
+}
 
-    /// Offers `batch` to the server once.
-    pub fn send(&self, batch: &[WireEvent]) -> SendOutcome {
+impl Transport for PosthogSender {
+    fn send(&self, batch: &[WireEvent]) -> SendOutcome {
         let events: Vec<posthog_rs::Event> = batch.iter().filter_map(to_sdk_event).collect();
         if events.is_empty() {
             return SendOutcome::Rejected;

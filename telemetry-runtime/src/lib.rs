@@ -1,5 +1,6 @@
-//! archon's telemetry at run time: consent, the anonymous identity, the local queue, and
-//! delivery to PostHog that never makes archon wait.
+//! archon's telemetry at run time: consent, the anonymous identity, the local queue, and the
+//! delivery loop, which runs in a separate program so that archon never waits for it (its
+//! requests to PostHog are in the `telemetry-posthog` crate, which archon does not link).
 //!
 //! The rest of archon uses three things: [`Telemetry::start`] once, [`Telemetry::record`] for
 //! each event (only `#[telemetry_event]` structs from `telemetry-schema` are accepted), and

@@ -213,20 +213,3 @@ pub fn names(events: &[Value]) -> Vec<String> {
         .map(|e| e["event"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
-
-/// Whether `needle` occurs in `haystack` (a whole binary: each candidate is found with a
-/// byte search for its first byte, so this stays quick in an unoptimised test build).
-pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
-        return true;
-    };
-    let mut from = 0;
-    while let Some(offset) = haystack[from..].iter().position(|&b| b == first) {
-        let at = from + offset + 1;
-        if haystack[at..].starts_with(rest) {
-            return true;
-        }
-        from = at;
-    }
-    false
-}

@@ -215,20 +215,21 @@ pub fn status(env: &Environment) -> Status {
     let settings = config::read_settings(&store.config_path());
     let from_config = settings.as_ref().ok().and_then(|s| s.host.clone());
     let consent = consent::resolve(env, Some(store.config_path()), settings);
-    let waiting = if store.dir().exists() {
-        queue::read(&store)
-            .map(|q| q.events.len())
-            .map_err(|e| format!("{} cannot be read ({e})", store.queue_path().display()))
+    // No folder, nothing recorded yet; and a status check must not create one.
+    let (waiting, last_event) = if store.dir().is_dir() {
+        let cannot_read =
+            |e: std::io::Error| format!("{} cannot be read ({e})", store.queue_path().display());
+        match recent::overview(&store) {
+            Ok(overview) => (
+                overview.waiting.map_err(cannot_read),
+                overview
+                    .newest
+                    .map(|entry| (entry.event.event, entry.event.timestamp)),
+            ),
+            Err(error) => (Err(cannot_read(error)), None),
+        }
     } else {
-        Ok(0)
-    };
-    let last_event = if store.dir().exists() {
-        recent::read(&store, 1)
-            .ok()
-            .and_then(|mut events| events.pop())
-            .map(|(entry, _)| (entry.event.event, entry.event.timestamp))
-    } else {
-        None
+        (Ok(0), None)
     };
     Status {
         identity: identity::read(&store),

@@ -139,11 +139,49 @@ fn parse(bytes: &[u8]) -> Vec<RecentEntry> {
 /// here, which is the order they were recorded in unless an event was kept locally while others
 /// waited (a first run with `ARCHON_TELEMETRY=1`, say).
 pub fn read(store: &Store, limit: usize) -> io::Result<Vec<(RecentEntry, DeliveryStatus)>> {
-    let limit = limit.min(KEEP);
     let _lock = store.lock()?;
     let queued = queue::read_unlocked(store)
         .map(|contents| contents.events)
         .unwrap_or_default();
+    shown_with(store, queued, limit)
+}
+
+/// What `archon telemetry status` shows of the files, read together under one lock.
+#[derive(Debug)]
+pub struct Overview {
+    /// How many events wait in the queue, or why the queue cannot be read.
+    pub waiting: io::Result<usize>,
+    /// The newest event, as [`read`] orders them; `None` when there is none or the files
+    /// cannot be read.
+    pub newest: Option<RecentEntry>,
+}
+
+/// Reads the queue and the recent events once, for `status`. Does not create telemetry's
+/// folder: a status check leaves no trace.
+pub fn overview(store: &Store) -> io::Result<Overview> {
+    let _lock = store.lock_existing()?;
+    let (queued, waiting) = match queue::read_unlocked(store) {
+        Ok(contents) => {
+            let count = contents.events.len();
+            (contents.events, Ok(count))
+        }
+        Err(error) => (Vec::new(), Err(error)),
+    };
+    let newest = shown_with(store, queued, 1)
+        .ok()
+        .and_then(|mut shown| shown.pop())
+        .map(|(entry, _)| entry);
+    Ok(Overview { waiting, newest })
+}
+
+/// The last `limit` events (at most [`KEEP`]) of those kept here followed by `queued`, the
+/// queue's events, each with what became of it. The caller holds the lock.
+fn shown_with(
+    store: &Store,
+    queued: Vec<WireEvent>,
+    limit: usize,
+) -> io::Result<Vec<(RecentEntry, DeliveryStatus)>> {
+    let limit = limit.min(KEEP);
     let waiting: HashSet<Uuid> = queued.iter().map(|event| event.uuid).collect();
     // A file too large to be archon's is replaced at the next append; until then the queue
     // still shows what is waiting.

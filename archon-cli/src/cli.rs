@@ -14,8 +14,11 @@ const AFTER_HELP: &str = if cfg!(feature = "telemetry") {
 /// `archon telemetry --help`.
 const TELEMETRY_LONG_ABOUT: &str = if cfg!(feature = "telemetry") {
     "See and change what archon's anonymous usage telemetry does.\n\n\
-     Nothing is sent unless you run `archon telemetry on`. DO_NOT_TRACK=1, \
-     ARCHON_NO_TELEMETRY=1 and ARCHON_TELEMETRY=0 turn it off for any command."
+     Nothing is sent unless you run `archon telemetry on`, which sets telemetry.enabled in \
+     $ARCHON_HOME/config.yaml (~/.archon unless ARCHON_HOME is set).\n\n\
+     Environment variables, stronger than the file: DO_NOT_TRACK=1, ARCHON_NO_TELEMETRY=1 and \
+     ARCHON_TELEMETRY=0 turn it off; ARCHON_TELEMETRY=1 turns it on; \
+     ARCHON_TELEMETRY_DEBUG=1 prints events to stderr instead of keeping or sending them."
 } else {
     "See and change what archon's anonymous usage telemetry does.\n\n\
      This archon was built without telemetry (cargo feature `telemetry` off): it records and \

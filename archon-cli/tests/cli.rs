@@ -114,6 +114,12 @@ fn a_broken_config_leaves_every_command_working() {
         stdout.contains("Problem:") && stdout.contains("config.yaml line"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("Fix:           correct the file"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("To turn it on:"), "{stdout}");
+    assert!(!stdout.contains("To turn it off:"), "{stdout}");
 
     let (_, stderr) = user.expect(&["telemetry", "on"], 2);
     assert!(
@@ -157,12 +163,63 @@ fn status_explains_the_default() {
     assert!(stdout.contains("Telemetry: UNDECIDED"), "{stdout}");
     assert!(stdout.contains("Decided by:    the default"), "{stdout}");
     assert!(stdout.contains("Anonymous id:  none"), "{stdout}");
+    // Undecided: both ways are open.
+    assert!(
+        stdout.contains("To turn it on:   archon telemetry on"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("To turn it off:  archon telemetry off"),
         "{stdout}"
     );
+    user.expect(&["telemetry", "on"], 0);
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(!stdout.contains("To turn it on:"), "{stdout}");
+    assert!(stdout.contains("To turn it off:"), "{stdout}");
+    user.expect(&["telemetry", "off"], 0);
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(stdout.contains("To turn it on:"), "{stdout}");
+    assert!(!stdout.contains("To turn it off:"), "{stdout}");
     let (stdout, _) = user.expect(&["telemetry", "policy"], 0);
     assert!(stdout.contains("docs/telemetry.md"), "{stdout}");
+}
+
+#[test]
+fn off_says_when_an_environment_variable_keeps_telemetry_on() {
+    let mut user = user();
+    user.seen_notice();
+    user.set("ARCHON_TELEMETRY", "1");
+    let (stdout, _) = user.expect(&["telemetry", "off"], 0);
+    assert!(
+        stdout.contains("Note: the ARCHON_TELEMETRY environment variable still turns telemetry on"),
+        "{stdout}"
+    );
+    // Without it, `off` is the whole story.
+    let mut user = self::user();
+    user.seen_notice();
+    user.set("ARCHON_TELEMETRY", "0");
+    let (stdout, _) = user.expect(&["telemetry", "off"], 0);
+    assert!(!stdout.contains("Note:"), "{stdout}");
+}
+
+#[test]
+fn an_archon_telemetry_value_not_understood_is_off_and_status_says_so() {
+    let mut user = user();
+    user.seen_notice();
+    user.expect(&["telemetry", "on"], 0);
+    user.set("ARCHON_TELEMETRY", "disable");
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(stdout.contains("Telemetry: OFF"), "{stdout}");
+    assert!(stdout.contains("whose value is not 1 or 0"), "{stdout}");
+    // The value itself is not echoed: it is the user's environment.
+    assert!(!stdout.contains("disable"), "{stdout}");
+    user.set("ARCHON_TELEMETRY", "off");
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(stdout.contains("Telemetry: OFF"), "{stdout}");
+    assert!(
+        stdout.contains("Decided by:    the ARCHON_TELEMETRY environment variable\n"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -29,8 +29,11 @@ pub enum ConsentSource {
     DoNotTrack,
     /// `ARCHON_NO_TELEMETRY` is set.
     ArchonNoTelemetry,
-    /// `ARCHON_TELEMETRY` is `0` or `1`.
+    /// `ARCHON_TELEMETRY` is `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`.
     ArchonTelemetry,
+    /// `ARCHON_TELEMETRY` is set to something else, which turns telemetry off: whoever set it
+    /// meant to choose, and "off" is the choice that cannot surprise them.
+    ArchonTelemetryNotUnderstood,
     /// `telemetry.enabled` in this config file.
     ConfigFile(PathBuf),
     /// The config file could not be read, which turns telemetry off.
@@ -49,6 +52,11 @@ impl fmt::Display for ConsentSource {
             ConsentSource::ArchonTelemetry => {
                 write!(f, "the ARCHON_TELEMETRY environment variable")
             }
+            ConsentSource::ArchonTelemetryNotUnderstood => write!(
+                f,
+                "the ARCHON_TELEMETRY environment variable, whose value is not 1 or 0 \
+                 (a value archon does not understand counts as off)"
+            ),
             ConsentSource::ConfigFile(path) => {
                 write!(f, "telemetry.enabled in {}", path.display())
             }
@@ -115,19 +123,36 @@ pub fn from_environment(env: &Environment) -> Option<Consent> {
     if is_set(&env.archon_no_telemetry) {
         return decided(ConsentState::Off, ConsentSource::ArchonNoTelemetry);
     }
-    match env.archon_telemetry.as_deref().map(flag) {
-        Some(Some(false)) => decided(ConsentState::Off, ConsentSource::ArchonTelemetry),
-        Some(Some(true)) => decided(ConsentState::On, ConsentSource::ArchonTelemetry),
-        _ => None,
+    match env.archon_telemetry.as_deref().map(flag)? {
+        Flag::Empty => None,
+        Flag::On => decided(ConsentState::On, ConsentSource::ArchonTelemetry),
+        Flag::Off => decided(ConsentState::Off, ConsentSource::ArchonTelemetry),
+        Flag::NotUnderstood => decided(
+            ConsentState::Off,
+            ConsentSource::ArchonTelemetryNotUnderstood,
+        ),
     }
 }
 
-/// `1`/`true` → on, `0`/`false` → off, anything else is not a choice.
-fn flag(value: &OsStr) -> Option<bool> {
-    match value.to_str()?.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" => Some(true),
-        "0" | "false" => Some(false),
-        _ => None,
+/// What the value of `ARCHON_TELEMETRY` says.
+enum Flag {
+    /// Set to nothing (or blanks): no choice, as if it were not set.
+    Empty,
+    On,
+    Off,
+    NotUnderstood,
+}
+
+/// `1`/`true`/`yes`/`on` → on, `0`/`false`/`no`/`off` → off, in any case and with blanks around.
+fn flag(value: &OsStr) -> Flag {
+    let Some(value) = value.to_str() else {
+        return Flag::NotUnderstood;
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" => Flag::Empty,
+        "1" | "true" | "yes" | "on" => Flag::On,
+        "0" | "false" | "no" | "off" => Flag::Off,
+        _ => Flag::NotUnderstood,
     }
 }
 
@@ -179,10 +204,44 @@ mod tests {
     #[test]
     fn default_is_undecided() {
         assert_eq!(resolved(&[], config(None)), (Undecided, Default));
-        assert_eq!(
-            resolved(&[("ARCHON_TELEMETRY", "maybe")], config(None)),
-            (Undecided, Default)
-        );
+        for blank in ["", "  "] {
+            assert_eq!(
+                resolved(&[("ARCHON_TELEMETRY", blank)], config(None)),
+                (Undecided, Default),
+                "ARCHON_TELEMETRY={blank:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn archon_telemetry_understands_the_usual_words() {
+        for value in ["1", "true", "YES", "On", " on "] {
+            assert_eq!(
+                resolved(&[("ARCHON_TELEMETRY", value)], config(Some(false))),
+                (On, ArchonTelemetry),
+                "ARCHON_TELEMETRY={value:?}"
+            );
+        }
+        for value in ["0", "false", "No", "OFF"] {
+            assert_eq!(
+                resolved(&[("ARCHON_TELEMETRY", value)], config(Some(true))),
+                (Off, ArchonTelemetry),
+                "ARCHON_TELEMETRY={value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_archon_telemetry_value_not_understood_is_off_never_ignored() {
+        for value in ["maybe", "2", "enabled", "disable"] {
+            for settings in [config(Some(true)), config(None)] {
+                assert_eq!(
+                    resolved(&[("ARCHON_TELEMETRY", value)], settings),
+                    (Off, ArchonTelemetryNotUnderstood),
+                    "ARCHON_TELEMETRY={value:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -172,6 +172,14 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
             id.display()
         );
     }
+    #[cfg(feature = "telemetry")]
+    if change.effective.state == ConsentState::On {
+        println!();
+        println!(
+            "Note: {} still turns telemetry on, so events are still recorded until you unset it.",
+            change.effective.source
+        );
+    }
     Ok(exit::SUCCESS)
 }
 
@@ -321,12 +329,18 @@ pub fn render_status(status: &Status) -> String {
     }
     if let ConsentSource::BrokenConfig(error) = &status.consent.source {
         line(format!("  Problem:       {error}"));
+        line("  Fix:           correct the file or remove it; until then telemetry is off".into());
     }
     if let Some(problem) = &status.recording_problem {
         line(format!("  Problem:       {problem}"));
     }
     line(String::new());
-    line("To turn it off:  archon telemetry off   (or set DO_NOT_TRACK=1)".into());
+    if status.consent.state != ConsentState::On {
+        line("To turn it on:   archon telemetry on".into());
+    }
+    if status.consent.state != ConsentState::Off {
+        line("To turn it off:  archon telemetry off   (or set DO_NOT_TRACK=1)".into());
+    }
     line("To inspect:      archon telemetry inspect".into());
     line(format!("Policy:          {POLICY_URL}"));
     out

@@ -9,6 +9,9 @@ pub const FAILURE: i32 = 1;
 pub const USAGE: i32 = 2;
 /// A bug in archon (Rust's own code for a panic).
 pub const PANIC: i32 = 101;
+/// Stdout's reader went away (`archon ... | head -n 1`): 128 + SIGPIPE, what a shell reports
+/// for a program that signal stopped.
+pub const OUTPUT_CLOSED: i32 = 141;
 /// Interrupted by Ctrl-C (128 + SIGINT).
 pub const INTERRUPTED: i32 = 130;
 /// Stopped by SIGTERM (128 + SIGTERM).

@@ -13,6 +13,7 @@ mod commands;
 mod exit;
 #[cfg(feature = "telemetry")]
 mod notice;
+mod output;
 mod session;
 
 use clap::Parser;

@@ -358,3 +358,42 @@ fn debug_mode_prints_events_and_stores_nothing_to_send() {
     let (stdout, _) = user.expect(&["telemetry", "status"], 0);
     assert!(stdout.contains("ARCHON_TELEMETRY_DEBUG is set"), "{stdout}");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_archon_quietly() {
+    let user = user();
+    user.seen_notice();
+    for args in [
+        &["version"][..],
+        &["telemetry", "status"],
+        &["telemetry", "inspect"],
+        &["telemetry", "policy"],
+        &["workflow", "list"],
+    ] {
+        // The pipe's reading end is closed before archon starts, so its first write fails
+        // with EPIPE, as when `head` has read what it wanted.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = user
+            .command(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(141), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+    // Not a failure of archon's: no error event anywhere, and each command completed with 141.
+    assert!(!user.all_file_contents().contains("error.uncaught"));
+    let events = user.inspect();
+    let names = names(&events);
+    let completed: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|event| event["event"] == "cli.command_completed")
+        .collect();
+    assert!(!completed.is_empty(), "{names:?}");
+    for event in completed {
+        assert_eq!(event["properties"]["exit_code"], 141, "{event}");
+    }
+}

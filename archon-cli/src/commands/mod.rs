@@ -7,6 +7,7 @@ pub mod workflow;
 
 use crate::cli::Command;
 use crate::exit;
+use crate::output::errln;
 use crate::session::Session;
 use std::fmt;
 use telemetry_schema::{ErrorClass, ErrorSite};
@@ -46,6 +47,16 @@ impl CommandError {
             unexpected: true,
         }
     }
+
+    /// Stdout's reader went away: nothing more to say, to anyone.
+    pub fn output_closed() -> Self {
+        CommandError {
+            message: String::new(),
+            code: exit::OUTPUT_CLOSED,
+            class: ErrorClass::Io,
+            unexpected: false,
+        }
+    }
 }
 
 impl fmt::Display for CommandError {
@@ -67,7 +78,9 @@ pub fn run(command: Command, session: &Session) -> i32 {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error}");
+            if error.code != exit::OUTPUT_CLOSED {
+                errln!("error: {error}");
+            }
             if error.unexpected {
                 session.uncaught(error.class);
             }

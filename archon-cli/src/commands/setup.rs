@@ -3,6 +3,7 @@
 use super::CommandError;
 use crate::cli::{Assistant, SetupArgs};
 use crate::exit;
+use crate::output::outln;
 use crate::session::Session;
 use std::path::Path;
 use telemetry_runtime::config::{self, ConfigValue};
@@ -51,18 +52,18 @@ pub fn run(args: SetupArgs, session: &Session) -> Result<i32, CommandError> {
     } else {
         ""
     };
-    println!("Default assistant: {name}{how}");
-    println!(
+    outln!("Default assistant: {name}{how}")?;
+    outln!(
         "  Recorded in: {} ({ASSISTANT_SECTION}.{ASSISTANT_KEY}: {name})",
         config_path.display()
-    );
+    )?;
     if which::which(name).is_err() {
-        println!(
+        outln!(
             "  `{name}` is not on your PATH yet: {}",
             install_hint(assistant)
-        );
+        )?;
     }
-    println!("Next: archon workflow list");
+    outln!("Next: archon workflow list")?;
     Ok(exit::SUCCESS)
 }
 

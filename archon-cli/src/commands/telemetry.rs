@@ -9,6 +9,9 @@ use super::CommandError;
 use crate::cli::InspectArgs;
 use crate::cli::TelemetryCommand;
 use crate::exit;
+#[cfg(feature = "telemetry")]
+use crate::output;
+use crate::output::outln;
 use crate::session::Session;
 use telemetry_runtime::control::{self, ControlError};
 use telemetry_runtime::Environment;
@@ -37,10 +40,10 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
             Ok(code)
         }
         TelemetryCommand::Status => {
-            print!(
+            output::stdout(format_args!(
                 "{}",
                 render_status(&control::status_of(session.telemetry()))
-            );
+            ))?;
             Ok(exit::SUCCESS)
         }
         TelemetryCommand::Inspect(args) => inspect(env, &args),
@@ -69,24 +72,22 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
         }),
         TelemetryCommand::Off => off(env),
         TelemetryCommand::Status | TelemetryCommand::Inspect(_) => {
-            println!("Telemetry: not built in");
-            println!("  This archon was {BUILT_WITHOUT}: it records and");
-            println!(
-                "  sends nothing, whatever DO_NOT_TRACK, ARCHON_TELEMETRY or config.yaml say."
-            );
+            outln!("Telemetry: not built in")?;
+            outln!("  This archon was {BUILT_WITHOUT}: it records and")?;
+            outln!("  sends nothing, whatever DO_NOT_TRACK, ARCHON_TELEMETRY or config.yaml say.")?;
             if let Some(id) = leftover_identity(env) {
-                println!(
+                outln!(
                     "  An anonymous id from a build with telemetry is still in {}; `archon telemetry clear` deletes it.",
                     id.display()
-                );
+                )?;
             }
             Ok(exit::SUCCESS)
         }
         // This build never makes an id, so none will replace the one deleted.
         TelemetryCommand::Clear => clear(env, false),
         TelemetryCommand::Policy => {
-            println!("This archon was {BUILT_WITHOUT}: it records and sends nothing.");
-            println!();
+            outln!("This archon was {BUILT_WITHOUT}: it records and sends nothing.")?;
+            outln!()?;
             policy()
         }
     }
@@ -103,9 +104,9 @@ fn leftover_identity(env: &Environment) -> Option<std::path::PathBuf> {
 }
 
 fn policy() -> Result<i32, CommandError> {
-    println!("The telemetry policy lists every event and property archon can send:");
-    println!("  {POLICY_URL}");
-    println!("  (docs/telemetry.md in archon's repository)");
+    outln!("The telemetry policy lists every event and property archon can send:")?;
+    outln!("  {POLICY_URL}")?;
+    outln!("  (docs/telemetry.md in archon's repository)")?;
     Ok(exit::SUCCESS)
 }
 
@@ -128,57 +129,57 @@ fn control_error(error: ControlError) -> CommandError {
 #[cfg(feature = "telemetry")]
 fn on(env: &Environment) -> Result<i32, CommandError> {
     let change = control::opt_in(env).map_err(control_error)?;
-    println!("Telemetry is on. Thank you!");
-    println!(
+    outln!("Telemetry is on. Thank you!")?;
+    outln!(
         "  Recorded in:  {} (telemetry.enabled: true)",
         change.config_path.display()
-    );
+    )?;
     if let Some(id) = change.id {
-        println!("  Anonymous id: {id}");
+        outln!("  Anonymous id: {id}")?;
     }
-    println!();
-    println!("archon will send the events listed in the policy: which commands and workflows run,");
-    println!("how long they take and how they fail, with archon's version and your OS family.");
-    println!("Never paths, file or workflow names, messages, or anything you type.");
-    println!();
-    println!("See exactly what is sent: archon telemetry inspect");
-    println!("Turn it off again:        archon telemetry off");
-    println!("Policy:                   {POLICY_URL}");
+    outln!()?;
+    outln!("archon will send the events listed in the policy: which commands and workflows run,")?;
+    outln!("how long they take and how they fail, with archon's version and your OS family.")?;
+    outln!("Never paths, file or workflow names, messages, or anything you type.")?;
+    outln!()?;
+    outln!("See exactly what is sent: archon telemetry inspect")?;
+    outln!("Turn it off again:        archon telemetry off")?;
+    outln!("Policy:                   {POLICY_URL}")?;
     if change.effective.state != ConsentState::On {
-        println!();
-        println!(
+        outln!()?;
+        outln!(
             "Note: {} still turns telemetry off, so nothing is sent until you change it.",
             change.effective.source
-        );
+        )?;
     }
     if telemetry_runtime::build_config::POSTHOG_KEY.is_none() {
-        println!();
-        println!("Note: this build of archon has no PostHog key, so it cannot send anything;");
-        println!("events are only kept locally for `archon telemetry inspect`.");
+        outln!()?;
+        outln!("Note: this build of archon has no PostHog key, so it cannot send anything;")?;
+        outln!("events are only kept locally for `archon telemetry inspect`.")?;
     }
     Ok(exit::SUCCESS)
 }
 
 fn off(env: &Environment) -> Result<i32, CommandError> {
     let change = control::opt_out(env).map_err(control_error)?;
-    println!("Telemetry is off. Nothing will be sent; events waiting to be sent were deleted.");
-    println!(
+    outln!("Telemetry is off. Nothing will be sent; events waiting to be sent were deleted.")?;
+    outln!(
         "  Recorded in: {} (telemetry.enabled: false)",
         change.config_path.display()
-    );
+    )?;
     if let Some(id) = leftover_identity(env) {
-        println!(
+        outln!(
             "Your anonymous id is still in {}; `archon telemetry clear` deletes it.",
             id.display()
-        );
+        )?;
     }
     #[cfg(feature = "telemetry")]
     if change.effective.state == ConsentState::On {
-        println!();
-        println!(
+        outln!()?;
+        outln!(
             "Note: {} still turns telemetry on, so events are still recorded until you unset it.",
             change.effective.source
-        );
+        )?;
     }
     Ok(exit::SUCCESS)
 }
@@ -188,15 +189,15 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
 fn clear(env: &Environment, still_on: bool) -> Result<i32, CommandError> {
     let existed = control::clear_identity(env).map_err(control_error)?;
     if existed {
-        println!("Deleted your anonymous id.");
+        outln!("Deleted your anonymous id.")?;
     } else {
-        println!("There was no anonymous id to delete.");
+        outln!("There was no anonymous id to delete.")?;
     }
     if still_on {
-        println!(
+        outln!(
             "Telemetry is still on: a new, unrelated id will be made the next time archon runs."
-        );
-        println!("To stop sending as well: archon telemetry off");
+        )?;
+        outln!("To stop sending as well: archon telemetry off")?;
     }
     Ok(exit::SUCCESS)
 }
@@ -223,7 +224,7 @@ fn inspect(env: &Environment, args: &InspectArgs) -> Result<i32, CommandError> {
     }
     let text = serde_json::to_string_pretty(&Value::Object(output))
         .map_err(|e| CommandError::failed(ErrorClass::Other, e.to_string()))?;
-    println!("{text}");
+    outln!("{text}")?;
     Ok(exit::SUCCESS)
 }
 

@@ -2,18 +2,19 @@
 
 use super::CommandError;
 use crate::exit;
+use crate::output::outln;
 use telemetry_schema::build_info;
 
 /// Prints the version and the commit archon was built from, and says when this build has no
 /// telemetry (so that a bug report shows it).
 pub fn run() -> Result<i32, CommandError> {
-    println!(
+    outln!(
         "archon {} ({})",
         build_info::VERSION,
         build_info::GIT_COMMIT
-    );
+    )?;
     if !cfg!(feature = "telemetry") {
-        println!("telemetry: not built in");
+        outln!("telemetry: not built in")?;
     }
     Ok(exit::SUCCESS)
 }

@@ -8,6 +8,7 @@ use super::setup::{ASSISTANT_KEY, ASSISTANT_SECTION};
 use super::CommandError;
 use crate::cli::{ListArgs, RunArgs, WorkflowCommand};
 use crate::exit;
+use crate::output::{errln, outln};
 use crate::session::Session;
 use archon_workflows::{
     self as workflows, FailureKind, NodeFailure, NodeKind, Retryability, Source, Workflow,
@@ -62,16 +63,17 @@ fn list(args: &ListArgs) -> Result<i32, CommandError> {
                 .display()
                 .to_string(),
         };
-        println!(
+        outln!(
             "{:width$}  {}  [{from}]",
-            workflow.name, workflow.description
-        );
+            workflow.name,
+            workflow.description
+        )?;
     }
     if loaded.workflows.is_empty() {
-        println!("No workflows found.");
+        outln!("No workflows found.")?;
     }
     for problem in &loaded.problems {
-        eprintln!("error: {problem}");
+        errln!("error: {problem}");
     }
     Ok(if loaded.problems.is_empty() {
         exit::SUCCESS
@@ -92,7 +94,7 @@ fn run_workflow(args: &RunArgs, session: &Session) -> Result<i32, CommandError> 
     })?;
     // Other files that do not load are not this workflow's problem, but worth knowing about.
     for problem in &loaded.problems {
-        eprintln!("warning: {problem}");
+        errln!("warning: {problem}");
     }
 
     let default_provider = default_provider(session.environment());
@@ -132,9 +134,11 @@ fn run_workflow(args: &RunArgs, session: &Session) -> Result<i32, CommandError> 
                 node_count: outcome.node_count,
                 nodes_completed: outcome.nodes_completed,
             });
-            eprintln!(
+            errln!(
                 "workflow {} completed: {}/{} nodes",
-                workflow.name, outcome.nodes_completed, outcome.node_count
+                workflow.name,
+                outcome.nodes_completed,
+                outcome.node_count
             );
             exit::SUCCESS
         }
@@ -145,9 +149,11 @@ fn run_workflow(args: &RunArgs, session: &Session) -> Result<i32, CommandError> 
                 failed_node_type: Some(node_type(failure.kind)),
                 duration_ms: DurationMs::since(started),
             });
-            eprintln!(
+            errln!(
                 "workflow {} failed at node {}: {}",
-                workflow.name, failure.node_id, failure.message
+                workflow.name,
+                failure.node_id,
+                failure.message
             );
             // Ctrl-C / SIGTERM stopped it: exit as the signal asks.
             session.interrupted_code().unwrap_or(exit::FAILURE)
@@ -205,7 +211,7 @@ fn default_provider(env: &Environment) -> workflows::Provider {
         Ok(Some(name)) => name.parse().unwrap_or(workflows::Provider::Claude),
         Ok(None) => workflows::Provider::Claude,
         Err(error) => {
-            eprintln!("warning: {error}; using claude as the assistant");
+            errln!("warning: {error}; using claude as the assistant");
             workflows::Provider::Claude
         }
     }

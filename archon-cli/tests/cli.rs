@@ -226,12 +226,31 @@ fn an_archon_telemetry_value_not_understood_is_off_and_status_says_so() {
 fn clear_deletes_the_id() {
     let user = user();
     user.seen_notice();
+    user.expect(&["version"], 0);
     user.expect(&["telemetry", "on"], 0);
+    user.expect(&["version"], 0);
     let id_file = user.archon_home().join("telemetry-id");
-    assert!(id_file.exists());
+    let old_id = std::fs::read_to_string(&id_file).unwrap().trim().to_owned();
+    assert!(user.all_file_contents().contains(&old_id));
     let (stdout, _) = user.expect(&["telemetry", "clear"], 0);
     assert!(stdout.contains("Deleted your anonymous id"), "{stdout}");
     assert!(stdout.contains("a new, unrelated id"), "{stdout}");
+    // Nothing on this machine carries the old id any more, not even the clear run's own
+    // events; the events recorded before opting in (no id) are still there for `inspect`.
+    assert!(!user.all_file_contents().contains(&old_id));
+    user.expect(&["version"], 0);
+    let new_id = std::fs::read_to_string(&id_file).unwrap().trim().to_owned();
+    assert_ne!(new_id, old_id);
+    let ids: std::collections::HashSet<String> = user
+        .inspect()
+        .iter()
+        .map(|event| event["distinct_id"].as_str().unwrap_or("none").to_owned())
+        .collect();
+    assert_eq!(
+        ids,
+        ["none".to_owned(), new_id].into_iter().collect(),
+        "only events without an id and the new id's"
+    );
     user.expect(&["telemetry", "off"], 0);
     user.expect(&["telemetry", "clear"], 0);
     assert!(!id_file.exists());

@@ -133,16 +133,36 @@ pub fn opt_out(env: &Environment) -> Result<ConsentChange, ControlError> {
     })
 }
 
-/// `archon telemetry clear`: deletes the anonymous id. Returns whether there was one.
-pub fn clear_identity(env: &Environment) -> Result<bool, ControlError> {
+/// What `archon telemetry clear` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cleared {
+    /// There was an id file to delete.
+    pub existed: bool,
+    /// Events that were waiting to be sent with the id, deleted with it.
+    pub waiting_deleted: usize,
+}
+
+/// `archon telemetry clear`: deletes the anonymous id, and every event on this machine that
+/// carries it: those waiting to be sent and those kept for `inspect`. Sent later, or sent in
+/// the same request as the next id's events, they would link the two ids.
+pub fn clear_identity(env: &Environment) -> Result<Cleared, ControlError> {
     let store = store_of(env)?;
-    if !store.identity_path().exists() && std::fs::symlink_metadata(store.identity_path()).is_err()
-    {
-        return Ok(false);
-    }
-    identity::clear(&store).map_err(|error| ControlError::Io {
+    let existed = identity::clear(&store).map_err(|error| ControlError::Io {
         path: store.identity_path(),
         error,
+    })?;
+    // Deleting the id is no reason to create telemetry's folder.
+    let waiting_deleted = if store.dir().is_dir() {
+        queue::forget_identified(&store).map_err(|error| ControlError::Io {
+            path: store.dir(),
+            error,
+        })?
+    } else {
+        0
+    };
+    Ok(Cleared {
+        existed,
+        waiting_deleted,
     })
 }
 

@@ -135,10 +135,36 @@ fn line_uuid(line: &[u8]) -> Option<Uuid> {
     }
 }
 
-/// Empties the queue (telemetry was turned off).
+/// Empties the queue (telemetry was turned off), and counts a withdrawal so that a delivery
+/// running meanwhile stops sending the events it had read.
 pub(crate) fn clear(store: &Store) -> io::Result<()> {
     let _lock = store.lock()?;
-    files::remove_if_exists(&store.queue_path())
+    files::remove_if_exists(&store.queue_path())?;
+    note_withdrawal_locked(store)
+}
+
+/// Forgets every event on this machine that carries an anonymous id, for `archon telemetry
+/// clear`: kept, they would link the deleted id to the next one. Empties the queue (every
+/// waiting event carries the id it was recorded with), drops such events from the recent
+/// events, and counts a withdrawal so that a running delivery stops. Returns how many events
+/// were waiting.
+pub(crate) fn forget_identified(store: &Store) -> io::Result<usize> {
+    let _lock = store.lock_existing()?;
+    let waiting = match read_unlocked(store) {
+        Ok(contents) => contents.events.len(),
+        // Not readable as a queue: nothing in it would have been sent.
+        Err(_) => 0,
+    };
+    files::remove_if_exists(&store.queue_path())?;
+    recent::forget_identified_locked(store)?;
+    note_withdrawal_locked(store)?;
+    Ok(waiting)
+}
+
+/// Counts a withdrawal of waiting events (see [`state::TelemetryState::withdrawals`]). The
+/// caller holds the lock.
+pub(crate) fn note_withdrawal_locked(store: &Store) -> io::Result<()> {
+    state::update_locked(store, |s| s.withdrawals = s.withdrawals.wrapping_add(1))
 }
 
 /// Brings the queue back under its caps by dropping the oldest events, and counts them. A

@@ -101,6 +101,30 @@ pub(crate) fn append_locked(store: &Store, lines: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Removes the entries that carry an anonymous id, keeping the others as they are (see
+/// [`queue::forget_identified`]). The caller holds the lock.
+pub(crate) fn forget_identified_locked(store: &Store) -> io::Result<()> {
+    let bytes = match files::read_limited(&store.recent_path(), MAX_READABLE_BYTES) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::FileTooLarge => {
+            return files::remove_if_exists(&store.recent_path())
+        }
+        Err(error) => return Err(error),
+    };
+    let mut kept = Vec::with_capacity(bytes.len());
+    for line in bytes.split(|b| *b == b'\n') {
+        // A line that cannot be read may hold an id too: it goes.
+        let anonymous = serde_json::from_slice::<RecentEntry>(line)
+            .is_ok_and(|entry| entry.event.distinct_id.is_none());
+        if anonymous {
+            kept.extend_from_slice(line);
+            kept.push(b'\n');
+        }
+    }
+    files::write_atomic(&store.recent_path(), &kept, files::PRIVATE_FILE_MODE)
+}
+
 /// The last `count` lines of `bytes` that are entries, as they are (only those are parsed, and
 /// nothing is written again differently), each with its newline.
 fn last_entries(bytes: &[u8], count: usize) -> Vec<u8> {

@@ -31,6 +31,10 @@ pub struct TelemetryState {
     pub dropped_before_opt_in: u64,
     /// Queue lines that could not be read.
     pub dropped_unreadable: u64,
+    /// How many times waiting events were withdrawn (telemetry turned off, or the id
+    /// cleared). A running delivery notices the change and sends nothing more of what it read
+    /// before it.
+    pub withdrawals: u64,
 }
 
 const MAX_STATE_BYTES: u64 = 64 * 1024;

@@ -300,3 +300,134 @@ fn opting_out_while_a_delivery_lingers_sends_nothing_more() {
         "what was queued after opting out is deleted"
     );
 }
+
+/// Starts a delivery of `count` events in `home` whose first request fails, runs `opt_out`
+/// while it waits to retry, and returns what it did.
+fn opt_out_during_a_retry(
+    home: &Home,
+    delivery_env: &Environment,
+    opt_out: impl FnOnce(),
+) -> (delivery::DeliveryReport, CaptureServer) {
+    let server = CaptureServer::start();
+    server.script([Reply::Status(503)]);
+    let config = DeliveryConfig {
+        first_backoff: Duration::from_millis(800),
+        ..fast_config(server.url())
+    };
+    let report = std::thread::scope(|scope| {
+        let delivery = scope.spawn(|| deliver(&home.store(), delivery_env, &config));
+        assert!(wait_until(Duration::from_secs(30), || !server
+            .requests()
+            .is_empty()));
+        opt_out();
+        delivery.join().unwrap()
+    });
+    (report, server)
+}
+
+fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + limit;
+    while Instant::now() < until {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+#[test]
+fn opting_out_while_a_delivery_waits_to_retry_sends_nothing_more() {
+    let home = Home::new();
+    control::opt_in(&home.env()).unwrap();
+    let telemetry = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
+    telemetry.record(&invoked());
+    telemetry.flush();
+    let (report, server) = opt_out_during_a_retry(&home, &home.env(), || {
+        control::opt_out(&home.env()).unwrap();
+    });
+    assert!(report.withdrawn, "{report:?}");
+    assert_eq!(server.requests().len(), 1, "no retry after opting out");
+    assert!(server.accepted_events().is_empty());
+}
+
+#[test]
+fn turning_telemetry_off_stops_a_delivery_even_one_started_with_archon_telemetry_1() {
+    // The delivery's own environment keeps telemetry on; `telemetry off` deleted what was
+    // waiting, and that is what counts.
+    let home = Home::new();
+    let env = record(&home, 3);
+    let (report, server) = opt_out_during_a_retry(&home, &env, || {
+        control::opt_out(&home.env()).unwrap();
+    });
+    assert!(report.withdrawn, "{report:?}");
+    assert_eq!(server.requests().len(), 1, "no retry after opting out");
+    assert!(server.accepted_events().is_empty());
+}
+
+#[test]
+fn opting_out_stops_a_long_delivery_between_two_batches() {
+    let home = Home::new();
+    control::opt_in(&home.env()).unwrap();
+    let telemetry = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
+    for _ in 0..300 {
+        telemetry.record(&invoked());
+    }
+    telemetry.flush();
+    let server = CaptureServer::start();
+    server.script([Reply::Delay(
+        Duration::from_millis(500),
+        Box::new(Reply::Status(200)),
+    )]);
+    let report = std::thread::scope(|scope| {
+        let delivery =
+            scope.spawn(|| deliver(&home.store(), &home.env(), &fast_config(server.url())));
+        // The first batch is on its way (the server holds it for half a second).
+        assert!(wait_until(Duration::from_secs(30), || !server
+            .requests()
+            .is_empty()));
+        control::opt_out(&home.env()).unwrap();
+        delivery.join().unwrap()
+    });
+    assert!(report.withdrawn, "{report:?}");
+    // The batch in flight could not be recalled; nothing after it was sent.
+    assert_eq!(server.requests().len(), 1, "{report:?}");
+    assert_eq!(server.accepted_events().len(), 100);
+}
+
+#[test]
+fn clearing_the_id_deletes_what_waits_with_it_so_no_request_links_two_ids() {
+    let home = Home::new();
+    let env = record(&home, 3);
+    let old_id = telemetry_runtime::identity::read(&home.store()).unwrap().id;
+    let cleared = control::clear_identity(&env).unwrap();
+    assert!(cleared.existed);
+    assert_eq!(cleared.waiting_deleted, 3);
+    assert!(queue::read(&home.store()).unwrap().events.is_empty());
+
+    // Telemetry stays on: the next command makes a new id, and only its events are sent.
+    record(&home, 2);
+    let new_id = telemetry_runtime::identity::read(&home.store()).unwrap().id;
+    assert_ne!(new_id, old_id);
+    let server = CaptureServer::start();
+    let report = deliver(&home.store(), &env, &fast_config(server.url()));
+    assert_eq!(report.delivered, 2, "{report:?}");
+    let ids: HashSet<String> = server
+        .accepted_events()
+        .iter()
+        .map(|event| event["distinct_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, HashSet::from([new_id.to_string()]));
+}
+
+#[test]
+fn clearing_the_id_stops_a_delivery_that_is_waiting_to_retry() {
+    let home = Home::new();
+    let env = record(&home, 3);
+    let (report, server) = opt_out_during_a_retry(&home, &env, || {
+        control::clear_identity(&home.env()).unwrap();
+    });
+    assert!(report.withdrawn, "{report:?}");
+    assert_eq!(server.requests().len(), 1, "no retry with the deleted id");
+    assert!(server.accepted_events().is_empty());
+}

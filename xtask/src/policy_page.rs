@@ -199,7 +199,7 @@ fn example(catalog: &Catalog) -> String {
         "event": event.name,
         "distinct_id": "7f3b2a8c-1d4e-4f6a-8b9c-0d1e2f3a4b5c",
         "properties": properties,
-        "timestamp": "2026-01-15T09:30:00.000Z",
+        "timestamp": "2026-01-15T09:30:00.412Z",
     });
     let text = serde_json::to_string_pretty(&object).unwrap_or_default();
     format!("```json\n{text}\n```")

@@ -34,10 +34,11 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
     match command {
         TelemetryCommand::On => on(env),
         TelemetryCommand::Off => {
-            let code = off(env)?;
-            // Nothing of this run is queued after the queue was emptied.
+            let result = off(env);
+            // Nothing of this run is queued after the queue was emptied, even when printing
+            // the confirmation failed.
             session.telemetry().stop();
-            Ok(code)
+            result
         }
         TelemetryCommand::Status => {
             output::stdout(format_args!(
@@ -48,7 +49,10 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
         }
         TelemetryCommand::Inspect(args) => inspect(env, &args),
         TelemetryCommand::Clear => {
-            clear(env, session.telemetry().consent().state == ConsentState::On)
+            let result = clear(env, session.telemetry().consent().state == ConsentState::On);
+            // This run's own events carry the id just deleted: none of them is kept.
+            session.telemetry().stop();
+            result
         }
         TelemetryCommand::Policy => policy(),
     }
@@ -187,11 +191,16 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
 /// `still_on`: telemetry is on as this run resolved consent (clearing the id does not change
 /// that), so a new id will be made.
 fn clear(env: &Environment, still_on: bool) -> Result<i32, CommandError> {
-    let existed = control::clear_identity(env).map_err(control_error)?;
-    if existed {
-        outln!("Deleted your anonymous id.")?;
+    let cleared = control::clear_identity(env).map_err(control_error)?;
+    if cleared.existed {
+        outln!("Deleted your anonymous id, and the events on this machine that carry it.")?;
     } else {
         outln!("There was no anonymous id to delete.")?;
+    }
+    match cleared.waiting_deleted {
+        0 => {}
+        1 => outln!("  1 event waiting to be sent with it was deleted, not sent.")?,
+        n => outln!("  {n} events waiting to be sent with it were deleted, not sent.")?,
     }
     if still_on {
         outln!(

@@ -85,6 +85,9 @@ pub struct DeliveryReport {
     pub gave_up: Option<String>,
     /// Why nothing was attempted, if so.
     pub skipped: Option<&'static str>,
+    /// The user turned telemetry off (or cleared the id) while this delivery ran, and it
+    /// stopped sending what it had read before.
+    pub withdrawn: bool,
 }
 
 /// Delivers with this build's key to the host the settings choose, through the transport
@@ -158,7 +161,10 @@ pub fn deliver<T: Transport>(
     };
     let started = Instant::now();
     loop {
-        drain(store, &transport, config, started, &mut report);
+        drain(store, env, &transport, config, started, &mut report);
+        if report.withdrawn {
+            break;
+        }
         if report.gave_up.is_none() && new_events_while_lingering(store, config, started) {
             // The user may have opted out since this delivery began.
             if still_on(store, env) {
@@ -266,6 +272,7 @@ enum Pass {
 /// The caller holds the delivery lock.
 fn drain(
     store: &Store,
+    env: &Environment,
     transport: &impl Transport,
     config: &DeliveryConfig,
     started: Instant,
@@ -275,6 +282,9 @@ fn drain(
         .opted_in_at
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok());
     loop {
+        // Read before the queue: a withdrawal after this changes it, and stops the sending of
+        // what is read next.
+        let withdrawals = state::read(store).withdrawals;
         let Ok(contents) = queue::read(store) else {
             report.gave_up = Some("the queue cannot be read".to_owned());
             return;
@@ -298,11 +308,15 @@ fn drain(
         let mut finished = HashSet::new();
         let pass = send_all(
             &sendable,
-            transport,
-            config,
-            started,
+            Sender {
+                store,
+                env,
+                transport,
+                config,
+                started,
+                withdrawals,
+            },
             report,
-            store,
             &mut finished,
         );
         if !finished.is_empty() && queue::remove(store, &finished).is_err() {
@@ -315,17 +329,42 @@ fn drain(
     }
 }
 
+/// What [`send_all`] sends with, and what it checks before each request.
+struct Sender<'a, T> {
+    store: &'a Store,
+    env: &'a Environment,
+    transport: &'a T,
+    config: &'a DeliveryConfig,
+    started: Instant,
+    /// [`state::TelemetryState::withdrawals`] when the events were read.
+    withdrawals: u64,
+}
+
+impl<T> Sender<'_, T> {
+    /// Whether the events read may still be sent: telemetry is still on and nothing was
+    /// withdrawn since they were read. Checked before every request, so that opting out stops
+    /// a delivery between two batches or two retries (a request already made cannot be
+    /// recalled).
+    fn may_send(&self) -> bool {
+        state::read(self.store).withdrawals == self.withdrawals && still_on(self.store, self.env)
+    }
+}
+
 /// Sends `events` in order, collecting the uuids that are done with (delivered or dropped) in
 /// `finished`, which it empties into the queue every [`REMOVE_EVERY`] events and before waiting.
-fn send_all(
+fn send_all<T: Transport>(
     events: &[WireEvent],
-    transport: &impl Transport,
-    config: &DeliveryConfig,
-    started: Instant,
+    sender: Sender<'_, T>,
     report: &mut DeliveryReport,
-    store: &Store,
     finished: &mut HashSet<uuid::Uuid>,
 ) -> Pass {
+    let Sender {
+        store,
+        transport,
+        config,
+        started,
+        ..
+    } = sender;
     let mut batch_size = MAX_BATCH;
     let mut backoff = config.first_backoff;
     let mut next = 0;
@@ -341,6 +380,10 @@ fn send_all(
                 return Pass::Stop;
             }
             finished.clear();
+        }
+        if !sender.may_send() {
+            report.withdrawn = true;
+            return Pass::Stop;
         }
         let batch = &events[next..(next + batch_size).min(events.len())];
         report.requests += 1;

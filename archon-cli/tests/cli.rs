@@ -130,6 +130,20 @@ fn a_broken_config_leaves_every_command_working() {
     assert_eq!(std::fs::read_to_string(&config).unwrap(), broken);
     user.expect(&["setup", "--assistant", "codex"], 2);
     assert_eq!(std::fs::read_to_string(&config).unwrap(), broken);
+
+    // On by a variable, the file still decides where events go, and it cannot be read: no
+    // host, rather than the default one around a proxy the file may name.
+    let output = user
+        .command(&["telemetry", "status"])
+        .env("ARCHON_TELEMETRY", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Telemetry: ON"), "{stdout}");
+    assert!(
+        stdout.contains("PostHog host:  telemetry.host in config.yaml is not usable: cannot be read from the file"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -233,7 +233,7 @@ pub fn status(env: &Environment) -> Status {
         };
     };
     let settings = config::read_settings(&store.config_path());
-    let from_config = settings.as_ref().ok().and_then(|s| s.host.clone());
+    let host = host::for_delivery(from_env, settings.as_ref());
     let consent = consent::resolve(env, Some(store.config_path()), settings);
     // No folder, nothing recorded yet; and a status check must not create one.
     let (waiting, last_event) = if store.dir().is_dir() {
@@ -253,7 +253,7 @@ pub fn status(env: &Environment) -> Status {
     };
     Status {
         identity: identity::read(&store),
-        host: host::choose(from_env, from_config.as_deref()),
+        host,
         state: state::read(&store),
         home: Some(store.home().to_owned()),
         consent,

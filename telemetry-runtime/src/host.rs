@@ -2,6 +2,7 @@
 //! by `telemetry.host` in config.yaml or `ARCHON_TELEMETRY_HOST`.
 
 use crate::build_config;
+use crate::config::{ConfigError, TelemetrySettings};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -57,6 +58,26 @@ pub fn choose(from_env: Option<&str>, from_config: Option<&str>) -> Result<Host,
         .map_err(|reason| HostError { source, reason })
 }
 
+/// The host deliveries use, from `ARCHON_TELEMETRY_HOST` (`from_env`) and config.yaml as read
+/// (`settings`). A config.yaml that cannot be read leaves the host unknown, unless the variable
+/// names one: the file may name a proxy, and the default host would go around it.
+pub fn for_delivery(
+    from_env: Option<&str>,
+    settings: Result<&TelemetrySettings, &ConfigError>,
+) -> Result<Host, HostError> {
+    let from_env = from_env.filter(|host| !host.trim().is_empty());
+    match settings {
+        Err(error) if from_env.is_none() => Err(HostError {
+            source: HostSource::ConfigFile,
+            reason: format!(
+                "cannot be read from the file ({error}), so nothing is sent until it is fixed"
+            ),
+        }),
+        Err(_) => choose(from_env, None),
+        Ok(settings) => choose(from_env, settings.host.as_deref()),
+    }
+}
+
 /// `https://` anywhere, `http://` only to this machine (a local PostHog or a test server):
 /// anything else would send events in clear text.
 fn check(text: &str) -> Result<String, String> {
@@ -104,6 +125,34 @@ mod tests {
             ("https://config.example/ingest", HostSource::ConfigFile)
         );
         let host = choose(Some(" "), None).unwrap();
+        assert_eq!(host.source, HostSource::Build);
+    }
+
+    #[test]
+    fn a_config_that_cannot_be_read_leaves_the_host_unknown_unless_the_variable_names_one() {
+        let broken = ConfigError {
+            path: "/h/config.yaml".into(),
+            line: Some(2),
+            reason: "bad".into(),
+            io: false,
+        };
+        let error = for_delivery(None, Err(&broken)).unwrap_err();
+        assert_eq!(error.source, HostSource::ConfigFile);
+        assert!(
+            error.to_string().contains("/h/config.yaml line 2"),
+            "{error}"
+        );
+        assert!(for_delivery(Some(" "), Err(&broken)).is_err());
+        let host = for_delivery(Some("https://env.example"), Err(&broken)).unwrap();
+        assert_eq!(host.source, HostSource::Environment);
+
+        let settings = TelemetrySettings {
+            enabled: Some(true),
+            host: Some("https://proxy.example".into()),
+        };
+        let host = for_delivery(None, Ok(&settings)).unwrap();
+        assert_eq!(host.url, "https://proxy.example");
+        let host = for_delivery(None, Ok(&TelemetrySettings::default())).unwrap();
         assert_eq!(host.source, HostSource::Build);
     }
 

@@ -108,8 +108,7 @@ pub fn deliver_for_build<T: Transport>(
         .archon_telemetry_host
         .as_deref()
         .and_then(|h| h.to_str());
-    let from_config = settings.as_ref().ok().and_then(|s| s.host.as_deref());
-    match host::choose(from_env, from_config) {
+    match host::for_delivery(from_env, settings.as_ref()) {
         Ok(host) => deliver(&store, env, &DeliveryConfig::new(key, &host.url), connect),
         Err(error) => {
             let _ = state::update(&store, |s| record_failure(s, &error.to_string()));

@@ -20,7 +20,12 @@ use clap::Parser;
 use session::Session;
 
 fn main() {
-    let session = Session::start();
+    // Known before the command line is parsed, so that telemetry starts first (and sees a
+    // parse error through); only the first argument matters: archon has no global options.
+    let about_telemetry = std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == "telemetry");
+    let session = Session::start(about_telemetry);
     let code = match cli::Cli::try_parse() {
         Ok(cli) => {
             // A panic is reported by the panic hook (and printed by Rust's own); here it only

@@ -26,9 +26,13 @@ fn text() -> String {
 }
 
 /// Prints the notice if this home has not seen it and telemetry is not off, and returns
-/// whether it did. The marker is written first, so a home that cannot be written never shows
-/// it on every run.
-pub fn show_once(env: &Environment, consent: &Consent) -> bool {
+/// whether this run is the one that showed it. The marker is written first, so a home that
+/// cannot be written never shows it on every run.
+///
+/// `print` is false for `archon telemetry ...`, which is about telemetry already: telling that
+/// run how to turn telemetry on and inspect it would only be noise, so it marks the notice as
+/// seen without printing it (and counts as the run that showed it).
+pub fn show_once(env: &Environment, consent: &Consent, print: bool) -> bool {
     if consent.state == ConsentState::Off {
         return false;
     }
@@ -38,7 +42,9 @@ pub fn show_once(env: &Environment, consent: &Consent) -> bool {
     if !mark_seen(&home) {
         return false;
     }
-    let _ = std::io::stderr().lock().write_all(text().as_bytes());
+    if print {
+        let _ = std::io::stderr().lock().write_all(text().as_bytes());
+    }
     true
 }
 

@@ -65,14 +65,17 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Session {
-    /// Starts telemetry for this run: consent, the first-run notice (whose run sends nothing),
-    /// the panic hook and the signal handlers; records `binary.startup`.
-    pub fn start() -> &'static Session {
+    /// Starts telemetry for this run: consent, the first-run notice (whose run sends nothing;
+    /// `about_telemetry`: an `archon telemetry` command, which marks it seen without printing
+    /// it), the panic hook and the signal handlers; records `binary.startup`.
+    pub fn start(about_telemetry: bool) -> &'static Session {
         let env = Environment::from_process();
+        #[cfg(not(feature = "telemetry"))]
+        let _ = about_telemetry;
         #[cfg(feature = "telemetry")]
         let telemetry = {
             let telemetry = Telemetry::start(env.clone());
-            if notice::show_once(&env, telemetry.consent()) {
+            if notice::show_once(&env, telemetry.consent(), !about_telemetry) {
                 telemetry.keep_local();
             }
             telemetry

@@ -71,6 +71,19 @@ fn the_first_run_notice_is_printed_once_to_stderr() {
 }
 
 #[test]
+fn a_telemetry_command_as_the_first_run_marks_the_notice_seen_without_printing_it() {
+    for first in [["telemetry", "on"], ["telemetry", "status"]] {
+        let user = user();
+        let (stdout, stderr) = user.expect(&first, 0);
+        assert!(!stderr.contains(NOTICE), "{first:?}: {stderr}");
+        assert!(!stdout.contains(NOTICE), "{first:?}: {stdout}");
+        assert!(user.archon_home().join(".first-run-completed").exists());
+        let (_, stderr) = user.expect(&["version"], 0);
+        assert!(!stderr.contains(NOTICE), "{first:?}: {stderr}");
+    }
+}
+
+#[test]
 fn the_notice_is_not_printed_when_telemetry_is_off() {
     let mut user = user();
     user.set("DO_NOT_TRACK", "1");

@@ -246,7 +246,10 @@ pub fn set_value(
         text.push_str(&format!("{section}:\n  {key}: {}\n", render(value)));
         text
     } else {
-        edit_mapping(&original, section, key, value).map_err(|reason| {
+        // `telemetry:` with nothing after it reads as no settings; it is replaced by a mapping.
+        let section_is_null = from_yaml::<serde_json::Value>(&original)
+            .is_ok_and(|data| data.get(section).is_some_and(serde_json::Value::is_null));
+        edit_mapping(&original, section, key, value, section_is_null).map_err(|reason| {
             error(
                 None,
                 format!("{reason}; edit it by hand to set {section}.{key}"),
@@ -301,9 +304,13 @@ fn set_in(
     if data.is_null() {
         *data = serde_json::Value::Object(serde_json::Map::new());
     }
-    let section = data
-        .as_object_mut()
-        .map(|root| root.entry(section).or_insert_with(|| serde_json::json!({})));
+    let section = data.as_object_mut().map(|root| {
+        let section = root.entry(section).or_insert(serde_json::Value::Null);
+        if section.is_null() {
+            *section = serde_json::json!({});
+        }
+        section
+    });
     match section.and_then(serde_json::Value::as_object_mut) {
         Some(section) => {
             section.insert(key.to_owned(), value);
@@ -320,11 +327,13 @@ fn render(value: ConfigValue<'_>) -> String {
     }
 }
 
+/// `section_is_null`: the section is there with no value (`telemetry:`), and is replaced.
 fn edit_mapping(
     text: &str,
     section: &str,
     key: &str,
     value: ConfigValue<'_>,
+    section_is_null: bool,
 ) -> Result<String, String> {
     // The whole stream, not just its document: directives (`%YAML 1.2`) and comments before
     // `---` or after `...` are kept too.
@@ -342,7 +351,7 @@ fn edit_mapping(
             ConfigValue::Word(w) => existing.set(key, w),
         },
         None => {
-            if root.contains_key(section) {
+            if root.contains_key(section) && !section_is_null {
                 return Err(format!("`{section}` is not a mapping"));
             }
             let builder = yaml_edit::MappingBuilder::new();
@@ -385,6 +394,27 @@ mod tests {
         let path = dir.path().join("config.yaml");
         fs::write(&path, text).unwrap();
         (dir, path)
+    }
+
+    #[test]
+    fn a_section_with_no_value_is_replaced_by_a_mapping() {
+        for empty in ["telemetry:", "telemetry: ~", "telemetry: null"] {
+            let text = format!("# mine\nassistant:\n  default: codex\n{empty}\nother: 1\n");
+            let (_dir, path) = with_config(&text);
+            assert_eq!(read_settings(&path).unwrap(), TelemetrySettings::default());
+            set_value(&path, "telemetry", "enabled", ConfigValue::Bool(false)).unwrap();
+            assert_eq!(
+                read_settings(&path).unwrap().enabled,
+                Some(false),
+                "{empty}"
+            );
+            let edited = fs::read_to_string(&path).unwrap();
+            assert!(
+                edited.starts_with("# mine\nassistant:\n  default: codex\n"),
+                "{edited}"
+            );
+            assert!(edited.contains("other: 1"), "{edited}");
+        }
     }
 
     #[test]

@@ -154,9 +154,15 @@ fn a_broken_config_leaves_every_command_working() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("Telemetry: ON"), "{stdout}");
     assert!(
-        stdout.contains("PostHog host:  telemetry.host in config.yaml is not usable: cannot be read from the file"),
+        stdout
+            .contains("PostHog host:  telemetry.host in config.yaml is not usable: unknown while"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("Problem:") && stdout.contains("config.yaml line"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("until then nothing is sent"), "{stdout}");
 }
 
 #[test]

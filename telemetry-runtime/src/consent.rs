@@ -60,9 +60,11 @@ impl fmt::Display for ConsentSource {
             ConsentSource::ConfigFile(path) => {
                 write!(f, "telemetry.enabled in {}", path.display())
             }
-            ConsentSource::BrokenConfig(error) => {
-                write!(f, "a config file that cannot be read: {error}")
-            }
+            ConsentSource::BrokenConfig(error) => write!(
+                f,
+                "{}, which cannot be used, and so counts as off",
+                error.path.display()
+            ),
             ConsentSource::Default => write!(f, "the default (you have not chosen)"),
         }
     }

@@ -193,6 +193,8 @@ pub struct Status {
     /// Why the process asking could not record events as consent asks (see
     /// [`Telemetry::problem`]); only [`status_of`] fills it in.
     pub recording_problem: Option<String>,
+    /// Why config.yaml cannot be used, if it cannot (whatever decided consent).
+    pub config_problem: Option<ConfigError>,
 }
 
 /// [`status`] as seen by this process's telemetry: adds why it could not record, if it could
@@ -230,10 +232,12 @@ pub fn status(env: &Environment) -> Status {
             state: TelemetryState::default(),
             debug: env.debug(),
             recording_problem: None,
+            config_problem: None,
         };
     };
     let settings = config::read_settings(&store.config_path());
     let host = host::for_delivery(from_env, settings.as_ref());
+    let config_problem = settings.as_ref().err().cloned();
     let consent = consent::resolve(env, Some(store.config_path()), settings);
     // No folder, nothing recorded yet; and a status check must not create one.
     let (waiting, last_event) = if store.dir().is_dir() {
@@ -263,6 +267,7 @@ pub fn status(env: &Environment) -> Status {
         last_event,
         debug: env.debug(),
         recording_problem: None,
+        config_problem,
     }
 }
 

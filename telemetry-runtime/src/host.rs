@@ -70,7 +70,8 @@ pub fn for_delivery(
         Err(error) if from_env.is_none() => Err(HostError {
             source: HostSource::ConfigFile,
             reason: format!(
-                "cannot be read from the file ({error}), so nothing is sent until it is fixed"
+                "unknown while {} cannot be used, so nothing is sent",
+                error.path.display()
             ),
         }),
         Err(_) => choose(from_env, None),
@@ -139,7 +140,7 @@ mod tests {
         let error = for_delivery(None, Err(&broken)).unwrap_err();
         assert_eq!(error.source, HostSource::ConfigFile);
         assert!(
-            error.to_string().contains("/h/config.yaml line 2"),
+            error.to_string().contains("/h/config.yaml cannot be used"),
             "{error}"
         );
         assert!(for_delivery(Some(" "), Err(&broken)).is_err());

@@ -337,9 +337,15 @@ pub fn render_status(status: &Status) -> String {
     if status.debug {
         line("  Debug:         ARCHON_TELEMETRY_DEBUG is set: events are printed to stderr, not sent".into());
     }
-    if let ConsentSource::BrokenConfig(error) = &status.consent.source {
+    if let Some(error) = &status.config_problem {
         line(format!("  Problem:       {error}"));
-        line("  Fix:           correct the file or remove it; until then telemetry is off".into());
+        let until = match status.consent.source {
+            ConsentSource::BrokenConfig(_) => "telemetry is off",
+            _ => "nothing is sent",
+        };
+        line(format!(
+            "  Fix:           correct the file or remove it; until then {until}"
+        ));
     }
     if let Some(problem) = &status.recording_problem {
         line(format!("  Problem:       {problem}"));

@@ -131,11 +131,30 @@ fn parse_yaml(path: &Path, text: &str) -> Result<TelemetrySettings, ConfigError>
 }
 
 /// The first line of a parser message, without the location prefix the parser may add (the
-/// line number is reported separately) or the echo of the file's text.
+/// line number is reported separately) or the echo of the file's text, in words a user of
+/// the file (not of the parser) understands.
 fn first_line(message: &str) -> String {
     let line = message.lines().next().unwrap_or("not valid YAML").trim();
     let line = line.strip_prefix("error: ").unwrap_or(line);
-    strip_location(line).unwrap_or(line).to_owned()
+    plain_words(strip_location(line).unwrap_or(line))
+}
+
+/// The parser's messages for the mistakes people make in this file, said in the file's terms.
+fn plain_words(message: &str) -> String {
+    if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(',').next().unwrap_or(key);
+        return format!("`{key}` is set twice");
+    }
+    match message {
+        // The only boolean archon reads here.
+        "invalid boolean" => "telemetry.enabled must be true or false".to_owned(),
+        "expected mapping start" => {
+            "expected `key: value` lines here (such as `telemetry:`, then `  enabled: true`)"
+                .to_owned()
+        }
+        "expected string scalar" => "expected text here".to_owned(),
+        other => other.to_owned(),
+    }
 }
 
 /// `rest` of `line N column M: rest`.
@@ -394,6 +413,28 @@ mod tests {
         let path = dir.path().join("config.yaml");
         fs::write(&path, text).unwrap();
         (dir, path)
+    }
+
+    #[test]
+    fn common_mistakes_are_explained_in_the_files_terms() {
+        for (text, line, reason) in [
+            ("telemetry: yes\n", 1, "expected `key: value` lines here"),
+            (
+                "telemetry: {enabled: \"maybe\"}\n",
+                1,
+                "telemetry.enabled must be true or false",
+            ),
+            (
+                "telemetry:\n  enabled: true\n  enabled: false\n",
+                3,
+                "`enabled` is set twice",
+            ),
+        ] {
+            let (_dir, path) = with_config(text);
+            let error = read_settings(&path).unwrap_err();
+            assert_eq!(error.line, Some(line), "{text}: {error}");
+            assert!(error.reason.starts_with(reason), "{text}: {error}");
+        }
     }
 
     #[test]

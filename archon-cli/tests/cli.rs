@@ -338,6 +338,36 @@ fn setup_records_the_assistant_and_keeps_the_rest() {
 
 #[cfg(unix)]
 #[test]
+fn setup_says_whether_it_found_the_assistant_it_chose() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut user = user();
+    user.seen_notice();
+    let bin = user.home().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    user.set("PATH", bin.to_str().unwrap());
+    let (stdout, _) = user.expect(&["setup"], 0);
+    assert!(
+        stdout.contains("Default assistant: claude (neither claude nor codex is on your PATH"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`claude` is not on your PATH yet"),
+        "{stdout}"
+    );
+
+    let codex = bin.join("codex");
+    std::fs::write(&codex, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&codex, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (stdout, _) = user.expect(&["setup"], 0);
+    assert!(
+        stdout.contains("Default assistant: codex (found on your PATH"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("not on your PATH"), "{stdout}");
+}
+
+#[cfg(unix)]
+#[test]
 fn sigterm_ends_a_running_workflow_promptly_with_143() {
     let user = user();
     user.seen_notice();

@@ -47,17 +47,18 @@ pub fn run(args: SetupArgs, session: &Session) -> Result<i32, CommandError> {
             Assistant::Codex => Provider::Codex,
         },
     });
-    let how = if detected {
-        " (found on your PATH; change it with --assistant)"
-    } else {
-        ""
+    let on_path = which::which(name).is_ok();
+    let how = match (detected, on_path) {
+        (false, _) => "",
+        (true, true) => " (found on your PATH; change it with --assistant)",
+        (true, false) => " (neither claude nor codex is on your PATH; change it with --assistant)",
     };
     outln!("Default assistant: {name}{how}")?;
     outln!(
         "  Recorded in: {} ({ASSISTANT_SECTION}.{ASSISTANT_KEY}: {name})",
         config_path.display()
     )?;
-    if which::which(name).is_err() {
+    if !on_path {
         outln!(
             "  `{name}` is not on your PATH yet: {}",
             install_hint(assistant)

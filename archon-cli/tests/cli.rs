@@ -483,6 +483,13 @@ fn debug_mode_prints_events_and_stores_nothing_to_send() {
         );
     }
     assert!(!user.archon_home().join("telemetry/queue.jsonl").exists());
+    // Output meant to be pasted into bug reports does not carry the anonymous id.
+    let id = std::fs::read_to_string(user.archon_home().join("telemetry-id")).unwrap();
+    assert!(!stderr.contains(id.trim()), "{stderr}");
+    assert!(
+        stderr.contains("\"distinct_id\": \"<your anonymous id: see `archon telemetry status`>\""),
+        "{stderr}"
+    );
     let (stdout, _) = user.expect(&["telemetry", "status"], 0);
     assert!(stdout.contains("ARCHON_TELEMETRY_DEBUG is set"), "{stdout}");
 }

@@ -34,6 +34,9 @@ thread_local! {
     static STORING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// What `ARCHON_TELEMETRY_DEBUG` prints instead of the anonymous id.
+const DEBUG_ID_PLACEHOLDER: &str = "<your anonymous id: see `archon telemetry status`>";
+
 /// Events recorded this long after start are written at once, with everything pending.
 const WRITE_BEHIND: Duration = Duration::from_secs(1);
 /// Pending events are written once they reach this size, however young the process.
@@ -224,7 +227,12 @@ impl Telemetry {
         match mode {
             Mode::Off => {}
             Mode::Debug { distinct_id } => {
-                let wire = WireEvent::new(event, &self.base, distinct_id, now);
+                let mut wire = WireEvent::new(event, &self.base, distinct_id, now);
+                // Debug output ends up pasted into bug reports: the id would link the report to
+                // everything sent under it.
+                if wire.distinct_id.is_some() {
+                    wire.distinct_id = Some(DEBUG_ID_PLACEHOLDER.to_owned());
+                }
                 if let Ok(json) = serde_json::to_string_pretty(&wire) {
                     let _ = writeln!(
                         std::io::stderr().lock(),

@@ -532,3 +532,20 @@ fn a_reader_that_goes_away_ends_archon_quietly() {
         assert_eq!(event["properties"]["exit_code"], 141, "{event}");
     }
 }
+
+#[test]
+fn on_and_off_say_when_nothing_changed() {
+    let user = user();
+    user.seen_notice();
+    let (stdout, _) = user.expect(&["telemetry", "on"], 0);
+    assert!(
+        stdout.starts_with("Telemetry is on. Thank you!"),
+        "{stdout}"
+    );
+    let (stdout, _) = user.expect(&["telemetry", "on"], 0);
+    assert!(stdout.starts_with("Telemetry was already on."), "{stdout}");
+    let (stdout, _) = user.expect(&["telemetry", "off"], 0);
+    assert!(stdout.starts_with("Telemetry is off."), "{stdout}");
+    let (stdout, _) = user.expect(&["telemetry", "off"], 0);
+    assert!(stdout.starts_with("Telemetry was already off."), "{stdout}");
+}

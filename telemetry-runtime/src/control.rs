@@ -78,15 +78,15 @@ pub struct ConsentChange {
     pub id: Option<Uuid>,
     /// Consent as it now resolves: an environment variable can still override the file.
     pub effective: Consent,
+    /// The file already said so: nothing changed.
+    pub unchanged: bool,
 }
 
 /// `archon telemetry on`: records `telemetry.enabled: true`, creates the anonymous id, and
 /// notes the time so that nothing recorded before this moment is ever sent.
 pub fn opt_in(env: &Environment) -> Result<ConsentChange, ControlError> {
     let store = store_of(env)?;
-    let was_on = config::read_settings(&store.config_path())
-        .map(|s| s.enabled == Some(true))
-        .unwrap_or(false);
+    let was_on = config::read_settings(&store.config_path()).is_ok_and(|s| s.enabled == Some(true));
     config::set_value(
         &store.config_path(),
         "telemetry",
@@ -106,6 +106,7 @@ pub fn opt_in(env: &Environment) -> Result<ConsentChange, ControlError> {
         effective: consent_of(env, &store),
         config_path: store.config_path(),
         id: Some(id),
+        unchanged: was_on,
     })
 }
 
@@ -113,6 +114,8 @@ pub fn opt_in(env: &Environment) -> Result<ConsentChange, ControlError> {
 /// nothing waiting is sent. The anonymous id is left as it is (`clear` removes it).
 pub fn opt_out(env: &Environment) -> Result<ConsentChange, ControlError> {
     let store = store_of(env)?;
+    let was_off =
+        config::read_settings(&store.config_path()).is_ok_and(|s| s.enabled == Some(false));
     config::set_value(
         &store.config_path(),
         "telemetry",
@@ -130,6 +133,7 @@ pub fn opt_out(env: &Environment) -> Result<ConsentChange, ControlError> {
         effective: consent_of(env, &store),
         config_path: store.config_path(),
         id: None,
+        unchanged: was_off,
     })
 }
 

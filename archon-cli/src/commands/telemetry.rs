@@ -133,7 +133,11 @@ fn control_error(error: ControlError) -> CommandError {
 #[cfg(feature = "telemetry")]
 fn on(env: &Environment) -> Result<i32, CommandError> {
     let change = control::opt_in(env).map_err(control_error)?;
-    outln!("Telemetry is on. Thank you!")?;
+    if change.unchanged {
+        outln!("Telemetry was already on.")?;
+    } else {
+        outln!("Telemetry is on. Thank you!")?;
+    }
     outln!(
         "  Recorded in:  {} (telemetry.enabled: true)",
         change.config_path.display()
@@ -166,7 +170,11 @@ fn on(env: &Environment) -> Result<i32, CommandError> {
 
 fn off(env: &Environment) -> Result<i32, CommandError> {
     let change = control::opt_out(env).map_err(control_error)?;
-    outln!("Telemetry is off. Nothing will be sent; events waiting to be sent were deleted.")?;
+    if change.unchanged {
+        outln!("Telemetry was already off. Nothing will be sent.")?;
+    } else {
+        outln!("Telemetry is off. Nothing will be sent; events waiting to be sent were deleted.")?;
+    }
     outln!(
         "  Recorded in: {} (telemetry.enabled: false)",
         change.config_path.display()

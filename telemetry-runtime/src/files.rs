@@ -113,7 +113,20 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let mut temp = tempfile::Builder::new()
         .prefix(".archon-")
         .suffix(".tmp")
-        .tempfile_in(dir)?;
+        .tempfile_in(dir)
+        // Said in terms of the folder: the temporary file's random name means nothing to the
+        // user reading the error.
+        .map_err(|error| {
+            let kind = error.kind();
+            io::Error::new(
+                kind,
+                format!(
+                    "no file can be created in {}: {}",
+                    dir.display(),
+                    io::Error::from(kind)
+                ),
+            )
+        })?;
     temp.write_all(contents)?;
     #[cfg(unix)]
     {

@@ -229,6 +229,21 @@ mod tests {
     use std::os::unix::fs::{symlink, PermissionsExt};
 
     #[test]
+    fn a_file_that_cannot_be_written_is_reported_by_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let error =
+            write_atomic(&missing.join("config.yaml"), b"x", PRIVATE_FILE_MODE).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::NotFound);
+        let message = error.to_string();
+        assert!(
+            message.starts_with(&format!("no file can be created in {}", missing.display())),
+            "{message}"
+        );
+        assert!(!message.contains(".archon-"), "{message}");
+    }
+
+    #[test]
     fn never_writes_through_a_symlink() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("precious");

@@ -9,6 +9,7 @@
 
 pub mod build_config;
 pub mod config;
+mod conformance;
 pub mod consent;
 pub mod control;
 pub mod delivery;

@@ -29,7 +29,8 @@ pub struct TelemetryState {
     pub dropped_rejected: u64,
     /// Events dropped because they were captured before the user opted in.
     pub dropped_before_opt_in: u64,
-    /// Queue lines that could not be read.
+    /// Queue lines that could not be read, or that held an event archon could not have
+    /// recorded.
     pub dropped_unreadable: u64,
     /// How many times waiting events were withdrawn (telemetry turned off, or the id
     /// cleared). A running delivery notices the change and sends nothing more of what it read

@@ -431,3 +431,33 @@ fn clearing_the_id_stops_a_delivery_that_is_waiting_to_retry() {
     assert_eq!(server.requests().len(), 1, "no retry with the deleted id");
     assert!(server.accepted_events().is_empty());
 }
+
+#[test]
+fn a_queue_line_changed_to_carry_free_form_text_is_never_sent() {
+    let home = Home::new();
+    let env = record(&home, 2);
+    let queue_file = home.store().dir().join("queue.jsonl");
+    let text = std::fs::read_to_string(&queue_file).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2);
+    lines[1] = lines[1].replacen(
+        "\"command\":\"workflow\"",
+        "\"command\":\"/home/me/acme\"",
+        1,
+    );
+    assert!(lines[1].contains("/home/me/acme"));
+    std::fs::write(&queue_file, lines.join("\n") + "\n").unwrap();
+
+    let server = CaptureServer::start();
+    let report = deliver(&home.store(), &env, &fast_config(server.url()));
+    assert_eq!(report.delivered, 1, "{report:?}");
+    assert_eq!(report.dropped_invalid, 1, "{report:?}");
+    assert!(server.requests().iter().all(|request| !request
+        .body
+        .as_ref()
+        .unwrap()
+        .to_string()
+        .contains("/home/me")));
+    assert!(queue::read(&home.store()).unwrap().events.is_empty());
+    assert_eq!(state::read(&home.store()).dropped_unreadable, 1);
+}

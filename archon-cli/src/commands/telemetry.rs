@@ -337,7 +337,10 @@ pub fn render_status(status: &Status) -> String {
         (state.dropped_queue_full, "queue full, oldest dropped"),
         (state.dropped_rejected, "rejected by the server"),
         (state.dropped_before_opt_in, "recorded before you opted in"),
-        (state.dropped_unreadable, "unreadable in the queue"),
+        (
+            state.dropped_unreadable,
+            "unreadable or invalid in the queue",
+        ),
     ];
     for (count, why) in drops.iter().filter(|(count, _)| *count > 0) {
         line(format!("  Dropped:       {count} ({why})"));

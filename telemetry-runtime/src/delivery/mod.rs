@@ -16,6 +16,7 @@ mod transport;
 
 use crate::build_config;
 use crate::config;
+use crate::conformance;
 use crate::consent::{self, ConsentState};
 use crate::environment::Environment;
 use crate::files::FileLock;
@@ -79,6 +80,9 @@ pub struct DeliveryReport {
     pub dropped_rejected: u64,
     /// Events captured before the user opted in, dropped unsent.
     pub dropped_before_opt_in: u64,
+    /// Events in the queue that archon could not have recorded (not in the catalog, or with
+    /// properties or values it does not list), dropped unsent.
+    pub dropped_invalid: u64,
     /// Requests made.
     pub requests: u64,
     /// Why the delivery stopped with events left, if it did.
@@ -200,6 +204,7 @@ pub fn deliver<T: Transport>(
         s.dropped_before_opt_in = s
             .dropped_before_opt_in
             .saturating_add(report.dropped_before_opt_in);
+        s.dropped_unreadable = s.dropped_unreadable.saturating_add(report.dropped_invalid);
         match &report.gave_up {
             Some(reason) => record_failure(s, reason),
             None if report.requests > 0 => {
@@ -288,8 +293,11 @@ fn drain(
             report.gave_up = Some("the queue cannot be read".to_owned());
             return;
         };
+        // Only what archon could have recorded leaves the machine, whatever the file holds.
+        let (events, invalid): (Vec<WireEvent>, Vec<WireEvent>) =
+            contents.events.into_iter().partition(conformance::conforms);
         let (sendable, stale): (Vec<WireEvent>, Vec<WireEvent>) =
-            contents.events.into_iter().partition(|event| {
+            events.into_iter().partition(|event| {
                 event.distinct_id.is_some()
                     && match (event.captured_at(), opted_in_at) {
                         (Some(captured), Some(opted_in)) => captured >= opted_in,
@@ -297,9 +305,13 @@ fn drain(
                         (None, _) => false,
                     }
             });
-        if !stale.is_empty() {
+        if !stale.is_empty() || !invalid.is_empty() {
             report.dropped_before_opt_in += stale.len() as u64;
-            let _ = queue::remove(store, &uuids(&stale));
+            report.dropped_invalid += invalid.len() as u64;
+            let _ = queue::remove(
+                store,
+                &uuids(&stale).union(&uuids(&invalid)).copied().collect(),
+            );
         }
         if sendable.is_empty() {
             return;

@@ -549,3 +549,24 @@ fn on_and_off_say_when_nothing_changed() {
     let (stdout, _) = user.expect(&["telemetry", "off"], 0);
     assert!(stdout.starts_with("Telemetry was already off."), "{stdout}");
 }
+
+#[test]
+fn an_unknown_default_assistant_is_named_not_silently_replaced() {
+    let user = user();
+    user.seen_notice();
+    std::fs::write(
+        user.archon_home().join("config.yaml"),
+        "assistant:\n  default: gpt5\n",
+    )
+    .unwrap();
+    user.write_workflow(
+        "hello.yaml",
+        "name: hello\ndescription: says hello\nnodes:\n  - id: hi\n    bash: echo hi\n",
+    );
+    let (stdout, stderr) = user.expect(&["workflow", "run", "hello"], 0);
+    assert!(stdout.contains("hi"), "{stdout}");
+    assert!(
+        stderr.contains("assistant.default is neither claude nor codex; using claude"),
+        "{stderr}"
+    );
+}

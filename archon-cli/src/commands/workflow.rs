@@ -203,12 +203,15 @@ fn default_provider(env: &Environment) -> workflows::Provider {
     let Some(home) = env.archon_home() else {
         return workflows::Provider::Claude;
     };
-    match telemetry_runtime::config::read_word(
-        &home.join("config.yaml"),
-        ASSISTANT_SECTION,
-        ASSISTANT_KEY,
-    ) {
-        Ok(Some(name)) => name.parse().unwrap_or(workflows::Provider::Claude),
+    let config = home.join("config.yaml");
+    match telemetry_runtime::config::read_word(&config, ASSISTANT_SECTION, ASSISTANT_KEY) {
+        Ok(Some(name)) => name.parse().unwrap_or_else(|_| {
+            errln!(
+                "warning: {}: {ASSISTANT_SECTION}.{ASSISTANT_KEY} is neither claude nor codex; using claude (`archon setup --assistant` sets it)",
+                config.display()
+            );
+            workflows::Provider::Claude
+        }),
         Ok(None) => workflows::Provider::Claude,
         Err(error) => {
             errln!("warning: {error}; using claude as the assistant");

@@ -570,3 +570,18 @@ fn an_unknown_default_assistant_is_named_not_silently_replaced() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_delivery_program_run_by_hand_says_what_it_is() {
+    let program = env!("CARGO_BIN_EXE_archon-telemetry-deliver");
+    let output = std::process::Command::new(program)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("there is nothing to run by hand"));
+    let output = std::process::Command::new(program).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("there is nothing to run by hand"));
+}

@@ -12,8 +12,6 @@ pub const PANIC: i32 = 101;
 /// Stdout's reader went away (`archon ... | head -n 1`): 128 + SIGPIPE, what a shell reports
 /// for a program that signal stopped.
 pub const OUTPUT_CLOSED: i32 = 141;
-/// The terminal went away (SIGHUP, 128 + 1).
-pub const HUNG_UP: i32 = 129;
 /// Interrupted by Ctrl-C (128 + SIGINT).
 pub const INTERRUPTED: i32 = 130;
 /// Stopped by SIGTERM (128 + SIGTERM).

@@ -8,7 +8,7 @@
 //! nothing is recorded, queued or delivered and no notice is shown. [`Session::record`] is then
 //! an empty generic function, so the events the commands build for it are optimised away (at
 //! most a clock read is left). The interrupt flag and the signal handlers stay: they also stop a
-//! running workflow's node and give archon its 129/130/143 exit codes.
+//! running workflow's node and give archon its 130/143 exit codes.
 
 use crate::exit;
 #[cfg(feature = "telemetry")]
@@ -50,7 +50,7 @@ pub struct Session {
     workflow: Mutex<Option<ActiveWorkflow>>,
     site: Mutex<ErrorSite>,
     completed: AtomicBool,
-    /// Set by Ctrl-C, SIGTERM or SIGHUP: a running workflow stops its node and returns.
+    /// Set by Ctrl-C / SIGTERM: a running workflow stops its node and returns.
     interrupt: Arc<AtomicBool>,
     /// The exit code the signal asks for (0: none yet).
     signal_code: AtomicI32,
@@ -197,7 +197,7 @@ impl Session {
         self.telemetry.finish();
     }
 
-    /// Ctrl-C, SIGTERM or SIGHUP: stop a running workflow (its node is killed, and the workflow
+    /// Ctrl-C or SIGTERM: stop a running workflow (its node is killed, and the workflow
     /// records its own failure), wait briefly for that, record what is still cut short, then
     /// complete.
     fn interrupted(&self, exit_code: i32) {
@@ -238,19 +238,18 @@ fn install_panic_hook() {
 /// the default handlers stay and archon still stops on Ctrl-C.
 #[cfg(unix)]
 fn install_signal_handlers() {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGINT, SIGTERM};
     let _ = std::thread::Builder::new()
         .name("archon-signals".into())
         .spawn(|| {
-            let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
-            else {
+            let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
                 return;
             };
             if let Some(signal) = signals.forever().next() {
-                let code = match signal {
-                    SIGINT => exit::INTERRUPTED,
-                    SIGHUP => exit::HUNG_UP,
-                    _ => exit::TERMINATED,
+                let code = if signal == SIGINT {
+                    exit::INTERRUPTED
+                } else {
+                    exit::TERMINATED
                 };
                 if let Some(session) = SESSION.get() {
                     session.interrupted(code);

@@ -368,52 +368,6 @@ fn setup_says_whether_it_found_the_assistant_it_chose() {
 
 #[cfg(unix)]
 #[test]
-fn a_signal_to_archon_alone_stops_everything_its_node_started() {
-    for (signal, code) in [
-        (libc::SIGTERM, 143),
-        (libc::SIGHUP, 129),
-        (libc::SIGINT, 130),
-    ] {
-        let user = user();
-        user.seen_notice();
-        // The node's shell starts a background `sleep` and waits: a grandchild of archon.
-        user.write_workflow(
-            "slow.yaml",
-            "name: slow\ndescription: waits\nnodes:\n  - id: wait\n    bash: |\n      sleep 300 &\n      echo $! > sleeper.pid\n      wait\n",
-        );
-        let pid_file = user.project().join("sleeper.pid");
-        let mut child = user.spawn_quietly(&["workflow", "run", "slow"]);
-        let started = wait_until(Duration::from_secs(20), || {
-            std::fs::read_to_string(&pid_file).is_ok_and(|pid| pid.ends_with('\n'))
-        });
-        assert!(started, "signal {signal}");
-        let sleeper = std::fs::read_to_string(&pid_file)
-            .unwrap()
-            .trim()
-            .to_owned();
-        assert_eq!(
-            common::signal(&mut child, signal),
-            Some(code),
-            "signal {signal}"
-        );
-        let proc_dir = std::path::Path::new("/proc").join(&sleeper);
-        let gone = wait_until(Duration::from_secs(10), || {
-            // Gone, or a zombie waiting for init to reap it.
-            std::fs::read_to_string(proc_dir.join("stat")).map_or(true, |stat| {
-                stat.rsplit(')')
-                    .next()
-                    .is_some_and(|rest| rest.trim_start().starts_with('Z'))
-            })
-        });
-        assert!(
-            gone,
-            "signal {signal}: the node's `sleep` ({sleeper}) outlived archon"
-        );
-    }
-}
-
-#[cfg(unix)]
-#[test]
 fn sigterm_ends_a_running_workflow_promptly_with_143() {
     let user = user();
     user.seen_notice();

@@ -63,11 +63,6 @@ pub(crate) fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // Its own process group, so that stopping it stops what it started too (a `bash:` node's
-    // `sleep`, an assistant's tools), however archon was asked to stop: Ctrl-C reaches only
-    // the terminal's foreground group, `kill` or a service manager only archon.
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child = command.spawn()?;
     let spawned_at = Instant::now();
 
@@ -150,25 +145,16 @@ fn wait(child: &mut Child, interrupt: Option<&AtomicBool>, spawned_at: Instant) 
             Err(_) => return Exit::Unknown,
         }
         if interrupt.load(Ordering::SeqCst) {
-            kill_all(child);
+            // SIGKILL to the direct child only; programs it started are usually in our process
+            // group and got the same Ctrl-C that raised the flag.
+            let _ = child.kill();
+            let _ = child.wait();
             return Exit::Interrupted;
         }
         thread::sleep(next_check.saturating_duration_since(Instant::now()));
         pause = (pause * 2).min(POLL_INTERVAL);
         next_check += pause;
     }
-}
-
-/// SIGKILL to `child` and the processes it started (its process group, see [`run`]), then
-/// waits for `child`.
-fn kill_all(child: &mut Child) {
-    #[cfg(unix)]
-    {
-        let group = rustix::process::Pid::from_child(child);
-        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 fn exit_of(status: ExitStatus) -> Exit {

@@ -155,7 +155,7 @@ fn run_workflow(args: &RunArgs, session: &Session) -> Result<i32, CommandError> 
                 failure.node_id,
                 failure.message
             );
-            // Ctrl-C, SIGTERM or SIGHUP stopped it: exit as the signal asks.
+            // Ctrl-C / SIGTERM stopped it: exit as the signal asks.
             session.interrupted_code().unwrap_or(exit::FAILURE)
         }
     };

@@ -190,23 +190,17 @@ pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
 /// at most 10 s for it to end.
 #[cfg(unix)]
 pub fn terminate(child: &mut std::process::Child) -> Option<i32> {
-    signal(child, libc::SIGTERM)
-}
-
-/// Sends `signal` to archon (`child`) alone, not its process group, as `kill` or a service
-/// manager would, and returns its exit code once it has ended.
-pub fn signal(child: &mut std::process::Child, signal: libc::c_int) -> Option<i32> {
     // SAFETY: sending a signal to our own child process.
     #[allow(unsafe_code)]
     unsafe {
-        libc::kill(child.id() as libc::pid_t, signal);
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
     }
     let mut status = None;
     wait_until(Duration::from_secs(10), || {
         status = child.try_wait().unwrap();
         status.is_some()
     });
-    status.expect("archon ends after the signal").code()
+    status.expect("archon ends after SIGTERM").code()
 }
 
 /// How long tests wait for the detached delivery process.

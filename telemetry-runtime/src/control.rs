@@ -151,19 +151,21 @@ pub struct Cleared {
 /// the same request as the next id's events, they would link the two ids.
 pub fn clear_identity(env: &Environment) -> Result<Cleared, ControlError> {
     let store = store_of(env)?;
-    let existed = identity::clear(&store).map_err(|error| ControlError::Io {
-        path: store.identity_path(),
-        error,
-    })?;
-    // Deleting the id is no reason to create telemetry's folder.
-    let waiting_deleted = if store.dir().is_dir() {
-        queue::forget_identified(&store).map_err(|error| ControlError::Io {
-            path: store.dir(),
-            error,
-        })?
-    } else {
-        0
-    };
+    let io_error = |path: PathBuf| move |error| ControlError::Io { path, error };
+    // Deleting the id is no reason to create telemetry's folder; without it, there are no
+    // events either.
+    if !store.dir().is_dir() {
+        let existed = identity::clear(&store).map_err(io_error(store.identity_path()))?;
+        return Ok(Cleared {
+            existed,
+            waiting_deleted: 0,
+        });
+    }
+    // One hold of the lock for the id and its events, so that a process starting meanwhile
+    // cannot make a new id whose events would be deleted as the old one's.
+    let _lock = store.lock_existing().map_err(io_error(store.dir()))?;
+    let existed = identity::clear_locked(&store).map_err(io_error(store.identity_path()))?;
+    let waiting_deleted = queue::forget_identified_locked(&store).map_err(io_error(store.dir()))?;
     Ok(Cleared {
         existed,
         waiting_deleted,

@@ -63,6 +63,11 @@ pub fn clear(store: &Store) -> io::Result<bool> {
     } else {
         None
     };
+    clear_locked(store)
+}
+
+/// [`clear`] for a caller that holds the lock (or knows telemetry's folder is missing).
+pub(crate) fn clear_locked(store: &Store) -> io::Result<bool> {
     let existed = std::fs::symlink_metadata(store.identity_path()).is_ok();
     files::remove_if_exists(&store.identity_path())?;
     Ok(existed)

@@ -81,6 +81,16 @@ pub(crate) fn rewrite_locked(store: &Store, events: &[WireEvent]) -> io::Result<
 /// not parsed and written again; lines without a readable uuid are dropped and counted. The
 /// last of the removed events go to the recent events, for `inspect`.
 pub(crate) fn remove(store: &Store, uuids: &HashSet<Uuid>) -> io::Result<()> {
+    remove_keeping(store, uuids, true)
+}
+
+/// [`remove`] without keeping copies for `inspect`: for events carrying an id that was
+/// deleted, which no file should hold any more.
+pub(crate) fn discard(store: &Store, uuids: &HashSet<Uuid>) -> io::Result<()> {
+    remove_keeping(store, uuids, false)
+}
+
+fn remove_keeping(store: &Store, uuids: &HashSet<Uuid>, keep_copies: bool) -> io::Result<()> {
     let _lock = store.lock_existing()?;
     let Some(bytes) = files::read_limited(&store.queue_path(), MAX_READABLE_BYTES)? else {
         return Ok(());
@@ -99,7 +109,8 @@ pub(crate) fn remove(store: &Store, uuids: &HashSet<Uuid>) -> io::Result<()> {
         }
     }
     let mut left_queue = Vec::new();
-    for line in &removed[removed.len().saturating_sub(recent::KEEP)..] {
+    let kept_copies = if keep_copies { recent::KEEP } else { 0 };
+    for line in &removed[removed.len().saturating_sub(kept_copies)..] {
         left_queue.extend(recent::entry_line(Recorded::Queued, line));
     }
     // Before the queue is rewritten, so that a delivery stopped in between leaves the events in
@@ -138,7 +149,11 @@ fn line_uuid(line: &[u8]) -> Option<Uuid> {
 /// Empties the queue (telemetry was turned off), and counts a withdrawal so that a delivery
 /// running meanwhile stops sending the events it had read.
 pub(crate) fn clear(store: &Store) -> io::Result<()> {
-    let _lock = store.lock()?;
+    // No folder, no queue; and a delivery must not bring back a home deleted while it ran.
+    if !store.dir().is_dir() {
+        return Ok(());
+    }
+    let _lock = store.lock_existing()?;
     files::remove_if_exists(&store.queue_path())?;
     note_withdrawal_locked(store)
 }
@@ -147,9 +162,8 @@ pub(crate) fn clear(store: &Store) -> io::Result<()> {
 /// clear`: kept, they would link the deleted id to the next one. Empties the queue (every
 /// waiting event carries the id it was recorded with), drops such events from the recent
 /// events, and counts a withdrawal so that a running delivery stops. Returns how many events
-/// were waiting.
-pub(crate) fn forget_identified(store: &Store) -> io::Result<usize> {
-    let _lock = store.lock_existing()?;
+/// were waiting. The caller holds the lock.
+pub(crate) fn forget_identified_locked(store: &Store) -> io::Result<usize> {
     let waiting = match read_unlocked(store) {
         Ok(contents) => contents.events.len(),
         // Not readable as a queue: nothing in it would have been sent.

@@ -102,7 +102,7 @@ pub(crate) fn append_locked(store: &Store, lines: &[u8]) -> io::Result<()> {
 }
 
 /// Removes the entries that carry an anonymous id, keeping the others as they are (see
-/// [`queue::forget_identified`]). The caller holds the lock.
+/// [`queue::forget_identified_locked`]). The caller holds the lock.
 pub(crate) fn forget_identified_locked(store: &Store) -> io::Result<()> {
     let bytes = match files::read_limited(&store.recent_path(), MAX_READABLE_BYTES) {
         Ok(Some(bytes)) => bytes,

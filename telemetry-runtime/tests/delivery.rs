@@ -461,3 +461,54 @@ fn a_queue_line_changed_to_carry_free_form_text_is_never_sent() {
     assert!(queue::read(&home.store()).unwrap().events.is_empty());
     assert_eq!(state::read(&home.store()).dropped_unreadable, 1);
 }
+
+#[test]
+fn a_command_that_started_before_clear_cannot_link_the_old_id_to_the_new_one() {
+    let home = Home::new();
+    let env = home.env_on();
+    // A long command, running with the id of its start.
+    let running = Telemetry::start_with_key(env.clone(), Some(TEST_KEY));
+    let old_id = telemetry_runtime::identity::read(&home.store()).unwrap().id;
+    control::clear_identity(&env).unwrap();
+    // It goes on recording after the clear; the next command makes a new id.
+    running.record(&invoked());
+    running.flush();
+    record(&home, 2);
+    let new_id = telemetry_runtime::identity::read(&home.store()).unwrap().id;
+    assert_ne!(new_id, old_id);
+
+    let server = CaptureServer::start();
+    let report = deliver(&home.store(), &env, &fast_config(server.url()));
+    assert_eq!(report.delivered, 2, "{report:?}");
+    let ids: HashSet<String> = server
+        .accepted_events()
+        .iter()
+        .map(|event| event["distinct_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, HashSet::from([new_id.to_string()]));
+    // Nothing on disk carries the old id: not the queue, not the copies for `inspect`.
+    for file in home.files() {
+        let text = std::fs::read_to_string(home.path().join(&file)).unwrap_or_default();
+        assert!(
+            !text.contains(&old_id.to_string()),
+            "{file} holds the old id"
+        );
+    }
+}
+
+#[test]
+fn a_delivery_never_brings_back_a_deleted_telemetry_folder() {
+    let home = Home::new();
+    control::opt_in(&home.env()).unwrap();
+    Telemetry::start_with_key(home.env(), Some(TEST_KEY)).record(&invoked());
+    control::opt_out(&home.env()).unwrap();
+    std::fs::remove_dir_all(home.store().dir()).unwrap();
+    // Telemetry is off: the delivery deletes what waits, of which there is nothing left.
+    let report = deliver(
+        &home.store(),
+        &home.env(),
+        &fast_config("http://127.0.0.1:9"),
+    );
+    assert_eq!(report.skipped, Some("telemetry is off"));
+    assert!(!home.store().dir().exists(), "{:?}", home.files());
+}

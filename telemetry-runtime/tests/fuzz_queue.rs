@@ -30,6 +30,7 @@ use std::path::Path;
 use telemetry_posthog::deliver;
 use telemetry_runtime::recent::{DeliveryStatus, RecentEntry, Recorded};
 use telemetry_runtime::state::TelemetryState;
+use telemetry_runtime::store::Store;
 use telemetry_runtime::wire::WireEvent;
 use telemetry_runtime::{control, identity, queue, state, Telemetry};
 use telemetry_schema::BaseProperties;
@@ -78,10 +79,22 @@ const JSON_TOKENS: &[&[u8]] = &[
 const VALID: u128 = 0xa1a1_a1a1_0000_4000_8000_0000_0000_0000;
 const GARBAGE: u128 = 0xbad0_bad0_0000_4000_8000_0000_0000_0001;
 
+/// The anonymous id the generated events carry.
+const ANONYMOUS_ID: u128 = 0x1d1d_1d1d_0000_4000_8000_0000_0000_0000;
+
+/// Makes [`ANONYMOUS_ID`] the current id of `store`, as it is for the events it queued: a
+/// delivery sends only events under the current id.
+fn own_the_events(store: &Store) {
+    write(
+        &store.identity_path(),
+        &Some(format!("{}\n", Uuid::from_u128(ANONYMOUS_ID)).into_bytes()),
+    );
+}
+
 /// A wire event as the recorder makes it, with the id `uuid`.
 fn wire_event(uuid: u128, startup: bool) -> WireEvent {
     let base = BaseProperties::for_this_build(false);
-    let id = Some(Uuid::from_u128(0x1d1d_1d1d_0000_4000_8000_0000_0000_0000));
+    let id = Some(Uuid::from_u128(ANONYMOUS_ID));
     let mut event = if startup {
         WireEvent::new(&common::startup(), &base, id, chrono::Utc::now())
     } else {
@@ -502,6 +515,7 @@ proptest! {
             ..TelemetryState::default()
         };
         write(&store.dir().join("state.json"), &Some(serde_json::to_vec(&counters).unwrap()));
+        own_the_events(&store);
 
         let server = CaptureServer::start();
         let report = deliver(&store, &home.env_on(), &fast_config(server.url()));
@@ -547,6 +561,7 @@ fn counters_at_their_limit_saturate() {
         &Some([&b"{\n"[..], &line, b"\n"].concat()),
     );
     write(&store.dir().join("state.json"), &state_json);
+    own_the_events(&store);
     let server = CaptureServer::start();
     let report = deliver(&store, &home.env_on(), &fast_config(server.url()));
     assert_eq!(report.delivered, 1);

@@ -21,6 +21,7 @@ use crate::consent::{self, ConsentState};
 use crate::environment::Environment;
 use crate::files::FileLock;
 use crate::host;
+use crate::identity;
 use crate::queue;
 use crate::state;
 use crate::store::Store;
@@ -289,13 +290,24 @@ fn drain(
         // Read before the queue: a withdrawal after this changes it, and stops the sending of
         // what is read next.
         let withdrawals = state::read(store).withdrawals;
+        let current_id = identity::read(store).map(|identity| identity.id.to_string());
         let Ok(contents) = queue::read(store) else {
             report.gave_up = Some("the queue cannot be read".to_owned());
             return;
         };
+        // Events under an id that is no longer the current one were recorded by a process that
+        // started before `archon telemetry clear`: sent, they would link the deleted id to the
+        // new one. They go without a trace, as `clear` asked.
+        let (events, unlinked): (Vec<WireEvent>, Vec<WireEvent>) = contents
+            .events
+            .into_iter()
+            .partition(|event| event.distinct_id.is_none() || event.distinct_id == current_id);
+        if !unlinked.is_empty() {
+            let _ = queue::discard(store, &uuids(&unlinked));
+        }
         // Only what archon could have recorded leaves the machine, whatever the file holds.
         let (events, invalid): (Vec<WireEvent>, Vec<WireEvent>) =
-            contents.events.into_iter().partition(conformance::conforms);
+            events.into_iter().partition(conformance::conforms);
         let (sendable, stale): (Vec<WireEvent>, Vec<WireEvent>) =
             events.into_iter().partition(|event| {
                 event.distinct_id.is_some()

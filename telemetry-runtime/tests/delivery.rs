@@ -310,8 +310,10 @@ fn opt_out_during_a_retry(
 ) -> (delivery::DeliveryReport, CaptureServer) {
     let server = CaptureServer::start();
     server.script([Reply::Status(503)]);
+    // A wait long enough that the opt-out surely lands in it, even on a loaded machine.
     let config = DeliveryConfig {
-        first_backoff: Duration::from_millis(800),
+        first_backoff: Duration::from_secs(4),
+        time_limit: Duration::from_secs(30),
         ..fast_config(server.url())
     };
     let report = std::thread::scope(|scope| {
@@ -375,14 +377,20 @@ fn opting_out_stops_a_long_delivery_between_two_batches() {
     }
     telemetry.flush();
     let server = CaptureServer::start();
+    // The server holds the first batch long enough for the opt-out to land meanwhile, even on
+    // a loaded machine.
     server.script([Reply::Delay(
-        Duration::from_millis(500),
+        Duration::from_secs(3),
         Box::new(Reply::Status(200)),
     )]);
+    let config = DeliveryConfig {
+        request_timeout: Duration::from_secs(20),
+        time_limit: Duration::from_secs(30),
+        ..fast_config(server.url())
+    };
     let report = std::thread::scope(|scope| {
-        let delivery =
-            scope.spawn(|| deliver(&home.store(), &home.env(), &fast_config(server.url())));
-        // The first batch is on its way (the server holds it for half a second).
+        let delivery = scope.spawn(|| deliver(&home.store(), &home.env(), &config));
+        // The first batch is on its way.
         assert!(wait_until(Duration::from_secs(30), || !server
             .requests()
             .is_empty()));

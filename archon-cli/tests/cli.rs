@@ -163,6 +163,25 @@ fn a_broken_config_leaves_every_command_working() {
         "{stdout}"
     );
     assert!(stdout.contains("until then nothing is sent"), "{stdout}");
+    // With a host from the environment too, events do go out: the Fix line does not say
+    // otherwise.
+    let output = user
+        .command(&["telemetry", "status"])
+        .env("ARCHON_TELEMETRY", "1")
+        .env("ARCHON_TELEMETRY_HOST", "https://posthog.example.org")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("Fix:           correct the file or remove it\n"),
+        "{stdout}"
+    );
+    // Off by the broken file: `telemetry on` alone would not help.
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(
+        stdout.contains("To turn it on:   fix config.yaml, then archon telemetry on"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -243,7 +262,14 @@ fn an_archon_telemetry_value_not_understood_is_off_and_status_says_so() {
     user.set("ARCHON_TELEMETRY", "disable");
     let (stdout, _) = user.expect(&["telemetry", "status"], 0);
     assert!(stdout.contains("Telemetry: OFF"), "{stdout}");
-    assert!(stdout.contains("whose value is not 1 or 0"), "{stdout}");
+    assert!(
+        stdout.contains("To turn it on:   unset ARCHON_TELEMETRY, then archon telemetry on"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("set to a value archon does not understand"),
+        "{stdout}"
+    );
     // The value itself is not echoed: it is the user's environment.
     assert!(!stdout.contains("disable"), "{stdout}");
     user.set("ARCHON_TELEMETRY", "off");

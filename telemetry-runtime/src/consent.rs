@@ -54,8 +54,8 @@ impl fmt::Display for ConsentSource {
             }
             ConsentSource::ArchonTelemetryNotUnderstood => write!(
                 f,
-                "the ARCHON_TELEMETRY environment variable, whose value is not 1 or 0 \
-                 (a value archon does not understand counts as off)"
+                "the ARCHON_TELEMETRY environment variable, set to a value archon does not \
+                 understand, which counts as off (use 1 or 0)"
             ),
             ConsentSource::ConfigFile(path) => {
                 write!(f, "telemetry.enabled in {}", path.display())

@@ -118,13 +118,13 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
         // user reading the error.
         .map_err(|error| {
             let kind = error.kind();
+            // The system's own words, without the temporary file's path that tempfile appends
+            // (`… at path "…"`).
+            let text = error.to_string();
+            let reason = text.split(" at path ").next().unwrap_or(&text).to_owned();
             io::Error::new(
                 kind,
-                format!(
-                    "no file can be created in {}: {}",
-                    dir.display(),
-                    io::Error::from(kind)
-                ),
+                format!("no file can be created in {}: {reason}", dir.display()),
             )
         })?;
     temp.write_all(contents)?;
@@ -241,6 +241,10 @@ mod tests {
             "{message}"
         );
         assert!(!message.contains(".archon-"), "{message}");
+        assert!(
+            message.ends_with("(os error 2)"),
+            "the system's words: {message}"
+        );
     }
 
     #[test]

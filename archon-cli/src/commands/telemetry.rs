@@ -350,12 +350,15 @@ pub fn render_status(status: &Status) -> String {
     }
     if let Some(error) = &status.config_problem {
         line(format!("  Problem:       {error}"));
-        let until = match status.consent.source {
-            ConsentSource::BrokenConfig(_) => "telemetry is off",
-            _ => "nothing is sent",
+        let until = match (&status.consent.source, &status.host) {
+            (ConsentSource::BrokenConfig(_), _) => "; until then telemetry is off",
+            (_, Err(_)) => "; until then nothing is sent",
+            // An environment variable decides consent and names the host: the file changes
+            // nothing telemetry does, but archon's other settings are in it too.
+            (_, Ok(_)) => "",
         };
         line(format!(
-            "  Fix:           correct the file or remove it; until then {until}"
+            "  Fix:           correct the file or remove it{until}"
         ));
     }
     if let Some(problem) = &status.recording_problem {
@@ -363,7 +366,20 @@ pub fn render_status(status: &Status) -> String {
     }
     line(String::new());
     if status.consent.state != ConsentState::On {
-        line("To turn it on:   archon telemetry on".into());
+        // `archon telemetry on` writes config.yaml, which does not help while a variable or an
+        // unreadable file decides.
+        let how = match &status.consent.source {
+            ConsentSource::DoNotTrack => "unset DO_NOT_TRACK, then archon telemetry on",
+            ConsentSource::ArchonNoTelemetry => {
+                "unset ARCHON_NO_TELEMETRY, then archon telemetry on"
+            }
+            ConsentSource::ArchonTelemetry | ConsentSource::ArchonTelemetryNotUnderstood => {
+                "unset ARCHON_TELEMETRY, then archon telemetry on"
+            }
+            ConsentSource::BrokenConfig(_) => "fix config.yaml, then archon telemetry on",
+            ConsentSource::ConfigFile(_) | ConsentSource::Default => "archon telemetry on",
+        };
+        line(format!("To turn it on:   {how}"));
     }
     if status.consent.state != ConsentState::Off {
         line("To turn it off:  archon telemetry off   (or set DO_NOT_TRACK=1)".into());

@@ -290,11 +290,13 @@ fn drain(
         // Read before the queue: a withdrawal after this changes it, and stops the sending of
         // what is read next.
         let withdrawals = state::read(store).withdrawals;
-        let current_id = identity::read(store).map(|identity| identity.id.to_string());
         let Ok(contents) = queue::read(store) else {
             report.gave_up = Some("the queue cannot be read".to_owned());
             return;
         };
+        // Read after the queue, so it is at least as new as what the queue held: read before,
+        // a `clear` and a new id in between would make the new id's events look stale.
+        let current_id = identity::read(store).map(|identity| identity.id.to_string());
         // Events under an id that is no longer the current one were recorded by a process that
         // started before `archon telemetry clear`: sent, they would link the deleted id to the
         // new one. They go without a trace, as `clear` asked.

@@ -11,7 +11,13 @@ use telemetry_runtime::Environment;
 const MARKER: &str = ".first-run-completed";
 
 fn text() -> String {
-    let rule = "─".repeat(65);
+    // A terminal that says it cannot draw lines gets ASCII.
+    let line = if std::env::var_os("TERM").is_some_and(|term| term == "dumb") {
+        "-"
+    } else {
+        "─"
+    };
+    let rule = line.repeat(65);
     format!(
         "{rule}\n\
          Archon collects no usage data by default.\n\n\

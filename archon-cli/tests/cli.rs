@@ -84,6 +84,16 @@ fn a_telemetry_command_as_the_first_run_marks_the_notice_seen_without_printing_i
 }
 
 #[test]
+fn the_notice_draws_its_lines_in_ascii_for_a_dumb_terminal() {
+    let mut user = user();
+    user.set("TERM", "dumb");
+    let (_, stderr) = user.expect(&["version"], 0);
+    assert!(stderr.contains(NOTICE), "{stderr}");
+    assert!(stderr.starts_with(&"-".repeat(65)), "{stderr}");
+    assert!(stderr.is_ascii(), "{stderr}");
+}
+
+#[test]
 fn the_notice_is_not_printed_when_telemetry_is_off() {
     let mut user = user();
     user.set("DO_NOT_TRACK", "1");

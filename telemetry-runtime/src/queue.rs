@@ -154,8 +154,7 @@ pub(crate) fn clear(store: &Store) -> io::Result<()> {
         return Ok(());
     }
     let _lock = store.lock_existing()?;
-    files::remove_if_exists(&store.queue_path())?;
-    note_withdrawal_locked(store)
+    withdraw_all_locked(store)
 }
 
 /// Forgets every event on this machine that carries an anonymous id, for `archon telemetry
@@ -169,15 +168,15 @@ pub(crate) fn forget_identified_locked(store: &Store) -> io::Result<usize> {
         // Not readable as a queue: nothing in it would have been sent.
         Err(_) => 0,
     };
-    files::remove_if_exists(&store.queue_path())?;
     recent::forget_identified_locked(store)?;
-    note_withdrawal_locked(store)?;
+    withdraw_all_locked(store)?;
     Ok(waiting)
 }
 
-/// Counts a withdrawal of waiting events (see [`state::TelemetryState::withdrawals`]). The
-/// caller holds the lock.
-pub(crate) fn note_withdrawal_locked(store: &Store) -> io::Result<()> {
+/// Deletes the queue and counts a withdrawal (see [`state::TelemetryState::withdrawals`]), so
+/// that a running delivery sends nothing more of what it read. The caller holds the lock.
+fn withdraw_all_locked(store: &Store) -> io::Result<()> {
+    files::remove_if_exists(&store.queue_path())?;
     state::update_locked(store, |s| s.withdrawals = s.withdrawals.wrapping_add(1))
 }
 

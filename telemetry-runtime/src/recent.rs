@@ -112,17 +112,19 @@ pub(crate) fn forget_identified_locked(store: &Store) -> io::Result<()> {
         }
         Err(error) => return Err(error),
     };
-    let mut kept = Vec::with_capacity(bytes.len());
-    for line in bytes.split(|b| *b == b'\n') {
-        // A line that cannot be read may hold an id too: it goes.
-        let anonymous = serde_json::from_slice::<RecentEntry>(line)
-            .is_ok_and(|entry| entry.event.distinct_id.is_none());
-        if anonymous {
-            kept.extend_from_slice(line);
-            kept.push(b'\n');
-        }
-    }
-    files::write_atomic(&store.recent_path(), &kept, files::PRIVATE_FILE_MODE)
+    // A line that cannot be read may hold an id too: it goes.
+    let kept: Vec<&[u8]> = bytes
+        .split(|b| *b == b'\n')
+        .filter(|line| {
+            serde_json::from_slice::<RecentEntry>(line)
+                .is_ok_and(|entry| entry.event.distinct_id.is_none())
+        })
+        .collect();
+    files::write_atomic(
+        &store.recent_path(),
+        &lines_text(&kept),
+        files::PRIVATE_FILE_MODE,
+    )
 }
 
 /// The last `count` lines of `bytes` that are entries, as they are (only those are parsed, and
@@ -134,8 +136,13 @@ fn last_entries(bytes: &[u8], count: usize) -> Vec<u8> {
         .take(count)
         .collect();
     kept.reverse();
-    let mut text = Vec::with_capacity(kept.iter().map(|line| line.len() + 1).sum());
-    for line in kept {
+    lines_text(&kept)
+}
+
+/// `lines` as a file's text, each with its newline.
+fn lines_text(lines: &[&[u8]]) -> Vec<u8> {
+    let mut text = Vec::with_capacity(lines.iter().map(|line| line.len() + 1).sum());
+    for line in lines {
         text.extend_from_slice(line);
         text.push(b'\n');
     }

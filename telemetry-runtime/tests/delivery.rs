@@ -194,8 +194,7 @@ fn events_recorded_before_opting_in_are_never_sent() {
 #[test]
 fn opting_out_after_queueing_sends_nothing() {
     let home = Home::new();
-    control::opt_in(&home.env()).unwrap();
-    Telemetry::start_with_key(home.env(), Some(TEST_KEY)).record(&invoked());
+    record_opted_in(&home, 1);
     let server = CaptureServer::start();
     let off = Environment {
         do_not_track: Some("1".into()),
@@ -303,6 +302,27 @@ fn opting_out_while_a_delivery_lingers_sends_nothing_more() {
 
 /// Starts a delivery of `count` events in `home` whose first request fails, runs `opt_out`
 /// while it waits to retry, and returns what it did.
+/// Checks that the delivery stopped after its first request, which failed, and sent nothing
+/// more: `why` says what should have stopped it.
+fn assert_stopped_after_the_first_request(
+    report: &delivery::DeliveryReport,
+    server: &CaptureServer,
+    why: &str,
+) {
+    assert!(report.withdrawn, "{report:?}");
+    assert_eq!(server.requests().len(), 1, "{why}");
+    assert!(server.accepted_events().is_empty());
+}
+
+/// The distinct ids of the events the server accepted.
+fn accepted_ids(server: &CaptureServer) -> HashSet<String> {
+    server
+        .accepted_events()
+        .iter()
+        .map(|event| event["distinct_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 fn opt_out_during_a_retry(
     home: &Home,
     delivery_env: &Environment,
@@ -327,30 +347,14 @@ fn opt_out_during_a_retry(
     (report, server)
 }
 
-fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + limit;
-    while Instant::now() < until {
-        if condition() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    false
-}
-
 #[test]
 fn opting_out_while_a_delivery_waits_to_retry_sends_nothing_more() {
     let home = Home::new();
-    control::opt_in(&home.env()).unwrap();
-    let telemetry = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
-    telemetry.record(&invoked());
-    telemetry.flush();
-    let (report, server) = opt_out_during_a_retry(&home, &home.env(), || {
+    let env = record_opted_in(&home, 1);
+    let (report, server) = opt_out_during_a_retry(&home, &env, || {
         control::opt_out(&home.env()).unwrap();
     });
-    assert!(report.withdrawn, "{report:?}");
-    assert_eq!(server.requests().len(), 1, "no retry after opting out");
-    assert!(server.accepted_events().is_empty());
+    assert_stopped_after_the_first_request(&report, &server, "no retry after opting out");
 }
 
 #[test]
@@ -362,20 +366,13 @@ fn turning_telemetry_off_stops_a_delivery_even_one_started_with_archon_telemetry
     let (report, server) = opt_out_during_a_retry(&home, &env, || {
         control::opt_out(&home.env()).unwrap();
     });
-    assert!(report.withdrawn, "{report:?}");
-    assert_eq!(server.requests().len(), 1, "no retry after opting out");
-    assert!(server.accepted_events().is_empty());
+    assert_stopped_after_the_first_request(&report, &server, "no retry after opting out");
 }
 
 #[test]
 fn opting_out_stops_a_long_delivery_between_two_batches() {
     let home = Home::new();
-    control::opt_in(&home.env()).unwrap();
-    let telemetry = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
-    for _ in 0..300 {
-        telemetry.record(&invoked());
-    }
-    telemetry.flush();
+    record_opted_in(&home, 300);
     let server = CaptureServer::start();
     // The server holds the first batch long enough for the opt-out to land meanwhile, even on
     // a loaded machine.
@@ -420,12 +417,7 @@ fn clearing_the_id_deletes_what_waits_with_it_so_no_request_links_two_ids() {
     let server = CaptureServer::start();
     let report = deliver(&home.store(), &env, &fast_config(server.url()));
     assert_eq!(report.delivered, 2, "{report:?}");
-    let ids: HashSet<String> = server
-        .accepted_events()
-        .iter()
-        .map(|event| event["distinct_id"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(ids, HashSet::from([new_id.to_string()]));
+    assert_eq!(accepted_ids(&server), HashSet::from([new_id.to_string()]));
 }
 
 #[test]
@@ -435,9 +427,7 @@ fn clearing_the_id_stops_a_delivery_that_is_waiting_to_retry() {
     let (report, server) = opt_out_during_a_retry(&home, &env, || {
         control::clear_identity(&home.env()).unwrap();
     });
-    assert!(report.withdrawn, "{report:?}");
-    assert_eq!(server.requests().len(), 1, "no retry with the deleted id");
-    assert!(server.accepted_events().is_empty());
+    assert_stopped_after_the_first_request(&report, &server, "no retry with the deleted id");
 }
 
 #[test]
@@ -488,12 +478,7 @@ fn a_command_that_started_before_clear_cannot_link_the_old_id_to_the_new_one() {
     let server = CaptureServer::start();
     let report = deliver(&home.store(), &env, &fast_config(server.url()));
     assert_eq!(report.delivered, 2, "{report:?}");
-    let ids: HashSet<String> = server
-        .accepted_events()
-        .iter()
-        .map(|event| event["distinct_id"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(ids, HashSet::from([new_id.to_string()]));
+    assert_eq!(accepted_ids(&server), HashSet::from([new_id.to_string()]));
     // Nothing on disk carries the old id: not the queue, not the copies for `inspect`.
     for file in home.files() {
         let text = std::fs::read_to_string(home.path().join(&file)).unwrap_or_default();
@@ -507,8 +492,7 @@ fn a_command_that_started_before_clear_cannot_link_the_old_id_to_the_new_one() {
 #[test]
 fn a_delivery_never_brings_back_a_deleted_telemetry_folder() {
     let home = Home::new();
-    control::opt_in(&home.env()).unwrap();
-    Telemetry::start_with_key(home.env(), Some(TEST_KEY)).record(&invoked());
+    record_opted_in(&home, 1);
     control::opt_out(&home.env()).unwrap();
     std::fs::remove_dir_all(home.store().dir()).unwrap();
     // Telemetry is off: the delivery deletes what waits, of which there is nothing left.

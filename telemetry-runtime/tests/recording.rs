@@ -155,10 +155,7 @@ fn a_corrupt_queue_line_is_skipped_not_fatal() {
 #[test]
 fn opting_out_empties_the_queue_and_keeps_the_id() {
     let home = Home::new();
-    control::opt_in(&home.env()).unwrap();
-    let telemetry = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
-    telemetry.record(&invoked());
-    telemetry.flush();
+    record_opted_in(&home, 1);
     assert_eq!(queue::read(&home.store()).unwrap().events.len(), 1);
     let id = std::fs::read_to_string(home.store().identity_path()).unwrap();
 

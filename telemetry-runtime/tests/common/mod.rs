@@ -82,12 +82,36 @@ pub fn fast_config(url: &str) -> DeliveryConfig {
 
 /// Records `count` events with telemetry on in `home` and returns the environment used.
 pub fn record(home: &Home, count: usize) -> Environment {
-    let env = home.env_on();
+    record_with(home.env_on(), count)
+}
+
+/// Opts in as a user does (`archon telemetry on`: config.yaml, no variable), records `count`
+/// events, and returns the environment used.
+pub fn record_opted_in(home: &Home, count: usize) -> Environment {
+    telemetry_runtime::control::opt_in(&home.env()).unwrap();
+    record_with(home.env(), count)
+}
+
+/// Records `count` events with `env` and writes them.
+fn record_with(env: Environment, count: usize) -> Environment {
     let telemetry = telemetry_runtime::Telemetry::start_with_key(env.clone(), Some(TEST_KEY));
     for _ in 0..count {
         telemetry.record(&invoked());
     }
+    telemetry.flush();
     env
+}
+
+/// Polls `condition` every few milliseconds until it holds (true) or `limit` passes (false).
+pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < until {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
 }
 
 pub fn invoked() -> CliCommandInvoked {

@@ -9,33 +9,30 @@
 //! an empty generic function, so the events the commands build for it are optimised away (at
 //! most a clock read is left). The interrupt flag and the signal handlers stay: they also stop a
 //! running workflow's node and give archon its 130/143 exit codes.
+//!
+//! The signal handlers only set flags, and no thread waits for them: a thread would cost every
+//! command about a tenth of a millisecond to start, and only a running workflow has anything to
+//! do on Ctrl-C. Outside a workflow, a signal ends archon as if it had no handler.
 
 use crate::exit;
 #[cfg(feature = "telemetry")]
 use crate::notice;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
 use std::time::Instant;
 use telemetry_runtime::Environment;
 #[cfg(feature = "telemetry")]
 use telemetry_runtime::Telemetry;
 use telemetry_schema::{
     BinaryStartup, CliCommand, CliCommandCompleted, CliCommandInvoked, CliSubcommand, DurationMs,
-    ErrorClass, ErrorSite, ErrorUncaught, TelemetryEvent, WorkflowName, WorkflowRunFailed,
+    ErrorClass, ErrorSite, ErrorUncaught, TelemetryEvent,
 };
 
 /// The command being run, for `cli.command_completed`.
 struct Running {
     command: CliCommand,
     subcommand: Option<CliSubcommand>,
-    started: Instant,
-}
-
-/// The workflow being run, for `workflow.run_failed` when archon is interrupted.
-struct ActiveWorkflow {
-    name: WorkflowName,
     started: Instant,
 }
 
@@ -47,13 +44,15 @@ pub struct Session {
     #[cfg(feature = "telemetry")]
     telemetry: Telemetry,
     running: Mutex<Option<Running>>,
-    workflow: Mutex<Option<ActiveWorkflow>>,
     site: Mutex<ErrorSite>,
     completed: AtomicBool,
     /// Set by Ctrl-C / SIGTERM: a running workflow stops its node and returns.
     interrupt: Arc<AtomicBool>,
-    /// The exit code the signal asks for (0: none yet).
-    signal_code: AtomicI32,
+    /// The exit code the last signal asks for (0: none yet).
+    signal_code: Arc<AtomicUsize>,
+    /// Whether a signal ends archon at once, as if it had no handler: true except while a
+    /// workflow runs, which stops its node and records its failure first.
+    signal_ends_archon: Arc<AtomicBool>,
 }
 
 static SESSION: OnceLock<Session> = OnceLock::new();
@@ -85,14 +84,14 @@ impl Session {
             #[cfg(feature = "telemetry")]
             telemetry,
             running: Mutex::new(None),
-            workflow: Mutex::new(None),
             site: Mutex::new(ErrorSite::Main),
             completed: AtomicBool::new(false),
             interrupt: Arc::new(AtomicBool::new(false)),
-            signal_code: AtomicI32::new(0),
+            signal_code: Arc::new(AtomicUsize::new(0)),
+            signal_ends_archon: Arc::new(AtomicBool::new(true)),
         });
         install_panic_hook();
-        install_signal_handlers();
+        install_signal_handlers(session);
         session.record(&BinaryStartup);
         session
     }
@@ -135,12 +134,11 @@ impl Session {
         });
     }
 
-    /// Remembers that a workflow is running, so an interruption can be recorded as its failure.
-    pub fn workflow_started(&self, name: WorkflowName) {
-        *lock(&self.workflow) = Some(ActiveWorkflow {
-            name,
-            started: Instant::now(),
-        });
+    /// A workflow is running: from now on Ctrl-C and SIGTERM raise the interrupt flag, and the
+    /// workflow stops its node, records its failure and returns (a second signal ends archon at
+    /// once).
+    pub fn workflow_started(&self) {
+        self.signal_ends_archon.store(false, Ordering::SeqCst);
     }
 
     /// Writes the events recorded so far: a workflow can run for
@@ -160,13 +158,13 @@ impl Session {
     pub fn interrupted_code(&self) -> Option<i32> {
         match self.signal_code.load(Ordering::SeqCst) {
             0 => None,
-            code => Some(code),
+            code => i32::try_from(code).ok(),
         }
     }
 
-    /// The workflow's own events have been recorded.
+    /// The workflow's own events have been recorded: a signal ends archon at once again.
     pub fn workflow_finished(&self) {
-        *lock(&self.workflow) = None;
+        self.signal_ends_archon.store(true, Ordering::SeqCst);
     }
 
     /// Records an error that reached the top of archon: its class and where, nothing else.
@@ -196,29 +194,6 @@ impl Session {
         #[cfg(feature = "telemetry")]
         self.telemetry.finish();
     }
-
-    /// Ctrl-C or SIGTERM: stop a running workflow (its node is killed, and the workflow
-    /// records its own failure), wait briefly for that, record what is still cut short, then
-    /// complete.
-    fn interrupted(&self, exit_code: i32) {
-        self.signal_code.store(exit_code, Ordering::SeqCst);
-        self.interrupt.store(true, Ordering::SeqCst);
-        for _ in 0..40 {
-            if lock(&self.workflow).is_none() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        if let Some(workflow) = lock(&self.workflow).take() {
-            self.record(&WorkflowRunFailed {
-                workflow_name: workflow.name,
-                error_class: ErrorClass::Interrupted,
-                failed_node_type: None,
-                duration_ms: DurationMs::since(workflow.started),
-            });
-        }
-        self.complete(exit_code);
-    }
 }
 
 /// Records `error.uncaught` for a panic (class and site only: never the message or the
@@ -233,31 +208,32 @@ fn install_panic_hook() {
     }));
 }
 
-/// Ctrl-C and SIGTERM end archon promptly with 130 / 143, after recording the completion.
-/// The handlers are registered by the thread that waits for them: if it cannot be started,
-/// the default handlers stay and archon still stops on Ctrl-C.
+/// Ctrl-C and SIGTERM: while a workflow runs, they raise the interrupt flag and note the exit
+/// code (130 / 143); the workflow stops its node, records its failure and returns, and archon
+/// exits with that code. Otherwise, or on a second signal while the workflow stops, archon ends
+/// as the signal's default action would end it. Nothing else is recorded: only a workflow runs
+/// long enough for its end to be worth recording.
+///
+/// signal-hook runs a signal's actions in the order they were registered: the checks that end
+/// archon come before the flags they read are raised. Only the first registration for a signal
+/// installs its handler and can fail (archon then keeps the default action); the others only
+/// add to the handler's list.
 #[cfg(unix)]
-fn install_signal_handlers() {
+fn install_signal_handlers(session: &Session) {
     use signal_hook::consts::{SIGINT, SIGTERM};
-    let _ = std::thread::Builder::new()
-        .name("archon-signals".into())
-        .spawn(|| {
-            let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
-                return;
-            };
-            if let Some(signal) = signals.forever().next() {
-                let code = if signal == SIGINT {
-                    exit::INTERRUPTED
-                } else {
-                    exit::TERMINATED
-                };
-                if let Some(session) = SESSION.get() {
-                    session.interrupted(code);
-                }
-                std::process::exit(code);
-            }
-        });
+    use signal_hook::flag;
+    for (signal, code) in [(SIGINT, exit::INTERRUPTED), (SIGTERM, exit::TERMINATED)] {
+        let installed =
+            flag::register_conditional_default(signal, Arc::clone(&session.signal_ends_archon));
+        if installed.is_err() {
+            continue;
+        }
+        let code = usize::try_from(code).unwrap_or_default();
+        let _ = flag::register_conditional_default(signal, Arc::clone(&session.interrupt));
+        let _ = flag::register_usize(signal, Arc::clone(&session.signal_code), code);
+        let _ = flag::register(signal, Arc::clone(&session.interrupt));
+    }
 }
 
 #[cfg(not(unix))]
-fn install_signal_handlers() {}
+fn install_signal_handlers(_session: &Session) {}

@@ -432,6 +432,63 @@ fn sigterm_ends_a_running_workflow_promptly_with_143() {
     assert_eq!(failed["properties"]["error_class"], "interrupted");
 }
 
+/// Outside a workflow nothing needs stopping: a signal ends archon as if it had no handler
+/// (killed by the signal, so that a calling shell stops its loop too), even while telemetry
+/// waits for another process's lock.
+#[cfg(target_os = "linux")]
+#[test]
+fn outside_a_workflow_a_signal_ends_archon_at_once() {
+    use std::os::unix::process::ExitStatusExt;
+    let user = user();
+    user.seen_notice();
+    let lock = hold_store_lock(&user.archon_home());
+    let mut child = user.spawn_quietly(&["version"]);
+    // Waiting for the lock: its handlers were installed before the command ran.
+    assert!(wait_until(Duration::from_secs(20), || has_store_lock_open(
+        child.id(),
+        &user.archon_home()
+    )));
+    send_signal(&child, libc::SIGINT);
+    let status = ended_within(&mut child, Duration::from_secs(10));
+    drop(lock);
+    let status = status.expect("archon ends on Ctrl-C");
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
+}
+
+/// The first signal asks a workflow to stop; if it cannot (here: telemetry waits for another
+/// process's lock), a second one ends archon at once.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_second_signal_ends_a_workflow_that_has_not_stopped() {
+    use std::os::unix::process::ExitStatusExt;
+    let user = user();
+    user.seen_notice();
+    user.write_workflow(
+        "short.yaml",
+        "name: short\ndescription: waits a little\nnodes:\n  - id: wait\n    bash: sleep 1\n",
+    );
+    let lock = hold_store_lock(&user.archon_home());
+    let mut child = user.spawn_quietly(&["workflow", "run", "short"]);
+    // The node is running and archon waits for the lock to write the events so far.
+    assert!(wait_until(Duration::from_secs(20), || has_store_lock_open(
+        child.id(),
+        &user.archon_home()
+    )));
+    send_signal(&child, libc::SIGTERM);
+    // Not a timing assertion: archon cannot end while it waits for the lock, unless the first
+    // signal ended it.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first signal only asks"
+    );
+    send_signal(&child, libc::SIGTERM);
+    let status = ended_within(&mut child, Duration::from_secs(10));
+    drop(lock);
+    let status = status.expect("archon ends on the second signal");
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+}
+
 #[test]
 fn an_invalid_workflow_runs_nothing_and_exits_2() {
     let user = user();

@@ -107,7 +107,7 @@ fn run_workflow(args: &RunArgs, session: &Session) -> Result<i32, CommandError> 
         provider: telemetry_provider(provider),
         is_cli_invoked: true,
     });
-    session.workflow_started(name);
+    session.workflow_started();
 
     let options = workflows::RunOptions {
         cwd,

@@ -190,17 +190,60 @@ pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
 /// at most 10 s for it to end.
 #[cfg(unix)]
 pub fn terminate(child: &mut std::process::Child) -> Option<i32> {
+    send_signal(child, libc::SIGTERM);
+    ended_within(child, Duration::from_secs(10))
+        .expect("archon ends after SIGTERM")
+        .code()
+}
+
+/// Sends `signal` to `child`, an archon this test started.
+#[cfg(unix)]
+pub fn send_signal(child: &std::process::Child, signal: libc::c_int) {
     // SAFETY: sending a signal to our own child process.
     #[allow(unsafe_code)]
     unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        libc::kill(child.id() as libc::pid_t, signal);
     }
+}
+
+/// How `child` ended, if it ends within `limit`.
+pub fn ended_within(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
     let mut status = None;
-    wait_until(Duration::from_secs(10), || {
+    wait_until(limit, || {
         status = child.try_wait().unwrap();
         status.is_some()
     });
-    status.expect("archon ends after SIGTERM").code()
+    status
+}
+
+/// Takes telemetry's store lock in `archon_home` as another archon process would, so that an
+/// archon started meanwhile waits at its next write; released when the file is dropped.
+pub fn hold_store_lock(archon_home: &Path) -> std::fs::File {
+    let dir = archon_home.join("telemetry");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))
+        .unwrap();
+    file.lock().unwrap();
+    file
+}
+
+/// Whether process `pid` has telemetry's store lock in `archon_home` open (it opens it just
+/// before it waits for the lock).
+#[cfg(target_os = "linux")]
+pub fn has_store_lock_open(pid: u32, archon_home: &Path) -> bool {
+    let lock = archon_home.join("telemetry").join("lock");
+    std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|entry| std::fs::read_link(entry.path()).is_ok_and(|target| target == lock))
+    })
 }
 
 /// How long tests wait for the detached delivery process.

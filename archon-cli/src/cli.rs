@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use telemetry_schema::{CliCommand, CliSubcommand};
 
 /// What `archon --help` ends with: how telemetry stands in this build.
@@ -26,11 +27,21 @@ const TELEMETRY_LONG_ABOUT: &str = if cfg!(feature = "telemetry") {
      a build with telemetry that used the same ARCHON_HOME."
 };
 
+/// What `--version` prints after the name: the same as `archon version`, the version and the
+/// commit, so that either can be pasted into a bug report.
+static VERSION_AND_COMMIT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} ({})",
+        telemetry_schema::build_info::VERSION,
+        telemetry_schema::build_info::GIT_COMMIT
+    )
+});
+
 /// Run AI-assisted workflows from the command line.
 #[derive(Debug, Parser)]
 #[command(
     name = "archon",
-    version = telemetry_schema::build_info::VERSION,
+    version = VERSION_AND_COMMIT.as_str(),
     after_help = AFTER_HELP
 )]
 pub struct Cli {

@@ -35,6 +35,16 @@ fn help_lists_the_commands() {
 }
 
 #[test]
+fn dash_dash_version_names_the_commit_as_archon_version_does() {
+    let user = user();
+    user.seen_notice();
+    let (long, _) = user.expect(&["--version"], 0);
+    let (command, _) = user.expect(&["version"], 0);
+    assert!(long.starts_with("archon "), "{long}");
+    assert_eq!(long.lines().next(), command.lines().next());
+}
+
+#[test]
 fn usage_errors_exit_2_and_say_what_is_wrong() {
     let user = user();
     user.seen_notice();

@@ -161,6 +161,13 @@ fn a_broken_config_leaves_every_command_working() {
     );
     assert!(stderr.contains("Nothing was changed"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&config).unwrap(), broken);
+    // `off` cannot record itself in the file either, but it deletes what waits to be sent.
+    let (_, stderr) = user.expect(&["telemetry", "off"], 2);
+    assert!(
+        stderr.contains("The events waiting to be sent were deleted, but telemetry.enabled"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), broken);
     user.expect(&["setup", "--assistant", "codex"], 2);
     assert_eq!(std::fs::read_to_string(&config).unwrap(), broken);
 

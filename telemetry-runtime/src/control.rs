@@ -110,10 +110,20 @@ pub fn opt_in(env: &Environment) -> Result<ConsentChange, ControlError> {
     })
 }
 
-/// `archon telemetry off`: records `telemetry.enabled: false` and empties the queue, so
-/// nothing waiting is sent. The anonymous id is left as it is (`clear` removes it).
+/// `archon telemetry off`: empties the queue, so nothing waiting is sent, and records
+/// `telemetry.enabled: false`. The anonymous id is left as it is (`clear` removes it).
+///
+/// The queue goes first: a config.yaml that cannot be changed (it does not parse, or the home
+/// is read-only) must not keep the events of someone who asked to stop. The error then says
+/// that config.yaml was not changed, and the events are gone all the same.
 pub fn opt_out(env: &Environment) -> Result<ConsentChange, ControlError> {
     let store = store_of(env)?;
+    if store.dir().exists() {
+        queue::clear(&store).map_err(|error| ControlError::Io {
+            path: store.dir(),
+            error,
+        })?;
+    }
     let was_off =
         config::read_settings(&store.config_path()).is_ok_and(|s| s.enabled == Some(false));
     config::set_value(
@@ -123,12 +133,6 @@ pub fn opt_out(env: &Environment) -> Result<ConsentChange, ControlError> {
         ConfigValue::Bool(false),
     )
     .map_err(ControlError::Config)?;
-    if store.dir().exists() {
-        queue::clear(&store).map_err(|error| ControlError::Io {
-            path: store.dir(),
-            error,
-        })?;
-    }
     Ok(ConsentChange {
         effective: consent_of(env, &store),
         config_path: store.config_path(),

@@ -171,6 +171,22 @@ fn opting_out_empties_the_queue_and_keeps_the_id() {
     assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
 }
 
+#[test]
+fn opting_out_empties_the_queue_even_when_config_yaml_cannot_be_changed() {
+    let home = Home::new();
+    record_opted_in(&home, 2);
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 2);
+    // A duplicate key: the file no longer parses, so `off` cannot record its choice there.
+    std::fs::write(
+        home.store().config_path(),
+        "telemetry:\n  enabled: true\ntelemetry:\n  enabled: true\n",
+    )
+    .unwrap();
+    let error = control::opt_out(&home.env()).unwrap_err();
+    assert!(matches!(error, control::ControlError::Config(_)), "{error}");
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
+}
+
 /// Records `count` events in `env`'s consent state, a little apart so their timestamps differ.
 fn record_apart(env: &Environment, count: usize) {
     let telemetry = Telemetry::start_with_key(env.clone(), Some(TEST_KEY));

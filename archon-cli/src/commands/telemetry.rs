@@ -115,15 +115,21 @@ fn policy() -> Result<i32, CommandError> {
 }
 
 fn control_error(error: ControlError) -> CommandError {
+    control_error_after(error, "Nothing was changed.")
+}
+
+/// [`control_error`] for a command that had done something (`done`) when config.yaml could not
+/// be changed.
+fn control_error_after(error: ControlError, done: &str) -> CommandError {
     match error {
         // The file or its folder cannot be read or written (a read-only home): a failure, not
         // a mistake in the file.
         ControlError::Config(config) if config.io => {
-            CommandError::failed(ErrorClass::Io, format!("{config}\nNothing was changed."))
+            CommandError::failed(ErrorClass::Io, format!("{config}\n{done}"))
         }
         ControlError::Config(config) => CommandError::usage(
             ErrorClass::ConfigInvalid,
-            format!("{config}\nNothing was changed. Fix the file (or remove it) and try again."),
+            format!("{config}\n{done} Fix the file (or remove it) and try again."),
         ),
         ControlError::NoHome => CommandError::usage(ErrorClass::Io, error.to_string()),
         ControlError::Io { .. } => CommandError::failed(ErrorClass::Io, error.to_string()),
@@ -169,7 +175,14 @@ fn on(env: &Environment) -> Result<i32, CommandError> {
 }
 
 fn off(env: &Environment) -> Result<i32, CommandError> {
-    let change = control::opt_out(env).map_err(control_error)?;
+    // The waiting events are deleted before config.yaml is written.
+    let change = control::opt_out(env).map_err(|error| {
+        control_error_after(
+            error,
+            "The events waiting to be sent were deleted, but telemetry.enabled could not be set \
+             to false.",
+        )
+    })?;
     if change.unchanged {
         outln!("Telemetry was already off. Nothing will be sent.")?;
     } else {

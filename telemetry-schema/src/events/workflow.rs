@@ -8,9 +8,11 @@ pub struct WorkflowRunStarted {
     pub workflow_name: WorkflowName,
     /// Number of nodes in the workflow.
     pub node_count: u32,
-    /// Assistant that runs the workflow's AI nodes.
+    /// The assistant for the workflow's AI nodes: the workflow's own `provider`, else the
+    /// default assistant (sent even when the workflow has no AI node).
     pub provider: Provider,
-    /// True when started from the command line.
+    /// True when started from the command line (`archon workflow run`). This version of archon
+    /// starts workflows from nowhere else, so it is always true.
     pub is_cli_invoked: bool,
 }
 
@@ -36,7 +38,9 @@ pub struct WorkflowRunFailed {
     pub workflow_name: WorkflowName,
     /// What kind of failure stopped the workflow (a category, never the error message).
     pub error_class: ErrorClass,
-    /// The type of the node that failed; `null` when the workflow failed outside any node.
+    /// The type of the node that failed (when archon was interrupted: the node that was running
+    /// or about to run). This version of archon always sets it; `null` is kept for a failure
+    /// outside any node.
     pub failed_node_type: Option<NodeType>,
     /// How long the workflow ran before it failed, in milliseconds.
     pub duration_ms: DurationMs,
@@ -52,7 +56,8 @@ pub struct WorkflowNodeFailed {
     pub node_type: NodeType,
     /// Whether retrying could help.
     pub error_classification: ErrorClassification,
-    /// Assistant that runs the workflow's AI nodes.
+    /// The assistant for the workflow's AI nodes: the workflow's own `provider`, else the
+    /// default assistant (sent even when the workflow has no AI node).
     pub provider: Provider,
 }
 

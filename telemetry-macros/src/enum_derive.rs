@@ -65,7 +65,16 @@ pub fn expand(input: TokenStream) -> TokenStream {
             );
         }
         values.push(value);
-        docs.push(doc_text(&variant.attrs).unwrap_or_default());
+        match doc_text(&variant.attrs) {
+            Some(doc) => docs.push(doc),
+            None => errors.at(
+                &variant.ident,
+                format!(
+                    "variant `{}` needs a doc comment (`/// ...`) saying what it means: the policy page lists every value a property can take, with its meaning",
+                    variant.ident
+                ),
+            ),
+        }
     }
     if !errors.is_empty() {
         return errors.to_compile_errors();

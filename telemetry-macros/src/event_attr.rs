@@ -70,6 +70,16 @@ pub fn parse(purpose: Purpose, args: TokenStream, errors: &mut Errors) -> Option
                 lit.value()
             ),
         ),
+        Some(lit) if !may_declare_events(std::env::var("CARGO_PKG_NAME").ok().as_deref()) => errors
+            .at(
+                &lit,
+                format!(
+                    "event {:?} is declared outside telemetry-schema: declare events in \
+                     telemetry-schema/src/events/, where the policy page, the schema lock and the \
+                     delivery program (which drops events it does not know) find them",
+                    lit.value()
+                ),
+            ),
         Some(name) => {
             return Some(EventArgs {
                 name,
@@ -78,4 +88,31 @@ pub fn parse(purpose: Purpose, args: TokenStream, errors: &mut Errors) -> Option
         }
     }
     None
+}
+
+/// The packages that may declare events: `telemetry-schema`, and the crate trybuild builds from
+/// its tests.
+const EVENT_PACKAGES: &[&str] = &["telemetry-schema", "telemetry-schema-tests"];
+
+/// Whether the package being compiled (`CARGO_PKG_NAME`) may declare events. Only those in
+/// `telemetry-schema` are in the catalog that `cargo xtask docs` and `cargo xtask schema` read
+/// and that the delivery program checks each event against: one declared in, say, archon-cli
+/// would be recorded, missing from the policy page, and dropped unsent. A build outside cargo
+/// (no package name) is not refused.
+fn may_declare_events(package: Option<&str>) -> bool {
+    package.is_none_or(|package| EVENT_PACKAGES.contains(&package))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_declare_events;
+
+    #[test]
+    fn only_telemetry_schema_declares_events() {
+        assert!(may_declare_events(Some("telemetry-schema")));
+        assert!(may_declare_events(Some("telemetry-schema-tests")));
+        assert!(may_declare_events(None));
+        assert!(!may_declare_events(Some("archon-cli")));
+        assert!(!may_declare_events(Some("telemetry-runtime")));
+    }
 }

@@ -24,7 +24,7 @@ pub(crate) use sealed::Sealed;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a telemetry property",
     label = "not in the telemetry vocabulary: free-form values can leak user data",
-    note = "a property may be `bool`, an integer, `DurationMs`, `WorkflowName`, `ErrorClass`, `ErrorSite`, a `#[derive(TelemetryEnum)]` fieldless enum, or `Option` of one of these",
+    note = "a property may be `bool`, `u8`-`u64` or `i8`-`i64` (not `usize`, whose range depends on the machine: a count from `.len()` is a `u32`), `DurationMs`, `WorkflowName`, `ErrorClass`, `ErrorSite`, a `#[derive(TelemetryEnum)]` fieldless enum, or `Option` of one of these; no floats (a time is `DurationMs`)",
     note = "for text, make a `#[derive(TelemetryEnum)]` enum of the values worth knowing (workflow names: `WorkflowName::sanitize`); paths, names and messages are never sent"
 )]
 pub trait Property: Sealed {

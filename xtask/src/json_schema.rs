@@ -2,11 +2,14 @@
 //! element of the `batch` array archon POSTs to PostHog's `/batch/` endpoint, so that a backend
 //! or a proxy can validate what arrives. The same file is the schema lock (see `lock.rs`).
 //!
-//! Each event is a closed object (`additionalProperties: false`, every property required), under
-//! `$defs` by its name; the document as a whole accepts exactly one of them (`oneOf`).
+//! Each event is a closed object (`additionalProperties: false`), under `$defs` by its name; the
+//! document as a whole accepts exactly one of them (`oneOf`). Every property is required, except
+//! one added to an event after its version came out: archons installed before send that version
+//! without it, and their events must still match.
 
 use crate::catalog::{prose, Catalog};
 use serde_json::{json, Map, Value};
+use std::collections::HashSet;
 use telemetry_schema::{EventSchema, FieldSchema, PropertySchema, ValueKind};
 
 /// The JSON Schema dialect used.
@@ -20,15 +23,21 @@ pub const BUILD_CONSTANT_PATTERN: &str = "^[0-9A-Za-z.+-]{1,64}$";
 /// The keys of an event on the wire, in order.
 const ENVELOPE: [&str; 5] = ["uuid", "event", "distinct_id", "properties", "timestamp"];
 
-/// The file's text: pretty-printed, keys in a fixed order, ending with a newline.
-pub fn render(catalog: &Catalog) -> String {
-    let mut text = serde_json::to_string_pretty(&document(catalog)).unwrap_or_default();
+/// The file's text: pretty-printed, keys in a fixed order, ending with a newline. `committed` is
+/// the file as committed, if there is one: it says which properties each event's version came
+/// out with (see [`document`]).
+pub fn render(catalog: &Catalog, committed: Option<&str>) -> String {
+    let committed: Option<Value> = committed.and_then(|text| serde_json::from_str(text).ok());
+    let mut text =
+        serde_json::to_string_pretty(&document(catalog, committed.as_ref())).unwrap_or_default();
     text.push('\n');
     text
 }
 
-/// The whole document.
-pub fn document(catalog: &Catalog) -> Value {
+/// The whole document. An event whose version is the one in `committed` requires only the
+/// properties `committed` required: one added since is optional, because archons installed
+/// before send that version without it. A new event, or a new version, requires them all.
+pub fn document(catalog: &Catalog, committed: Option<&Value>) -> Value {
     let refs: Vec<Value> = catalog
         .events
         .iter()
@@ -36,7 +45,11 @@ pub fn document(catalog: &Catalog) -> Value {
         .collect();
     let mut defs = Map::new();
     for event in &catalog.events {
-        defs.insert(event.name.to_owned(), event_schema(catalog, event));
+        let locked = committed.and_then(|lock| required_in_lock(lock, event));
+        defs.insert(
+            event.name.to_owned(),
+            event_schema(catalog, event, locked.as_ref()),
+        );
     }
     json!({
         "$schema": DIALECT,
@@ -48,8 +61,25 @@ pub fn document(catalog: &Catalog) -> Value {
     })
 }
 
-/// The schema of one event on the wire.
-fn event_schema(catalog: &Catalog, event: &EventSchema) -> Value {
+/// The properties `lock` requires for `event`, if it records the event at the same version.
+fn required_in_lock(lock: &Value, event: &EventSchema) -> Option<HashSet<String>> {
+    let properties = &lock["$defs"][event.name]["properties"]["properties"];
+    if properties["properties"]["event_version"]["const"] != event.version {
+        return None;
+    }
+    let required = properties["required"].as_array()?;
+    Some(
+        required
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// The schema of one event on the wire; `locked`: the properties its version came out with
+/// (all of them when `None`).
+fn event_schema(catalog: &Catalog, event: &EventSchema, locked: Option<&HashSet<String>>) -> Value {
     let mut properties = Map::new();
     for field in event.fields {
         properties.insert(field.name.to_owned(), field_schema(field));
@@ -71,7 +101,10 @@ fn event_schema(catalog: &Catalog, event: &EventSchema) -> Value {
             json!({ "description": prose(property.doc), "const": property.value.to_json() }),
         );
     }
-    let required: Vec<&String> = properties.keys().collect();
+    let required: Vec<&String> = properties
+        .keys()
+        .filter(|name| locked.is_none_or(|locked| locked.contains(name.as_str())))
+        .collect();
     let properties_schema = json!({
         "type": "object",
         "properties": properties,
@@ -169,7 +202,7 @@ mod tests {
     #[test]
     fn every_event_is_closed_and_requires_every_property() {
         let catalog = edit::real();
-        let document = document(&catalog);
+        let document = document(&catalog, None);
         assert_eq!(
             document["oneOf"].as_array().unwrap().len(),
             catalog.events.len()
@@ -199,7 +232,7 @@ mod tests {
 
     #[test]
     fn property_types() {
-        let document = document(&edit::real());
+        let document = document(&edit::real(), None);
         let failed = properties(&document, "workflow.run_failed")["properties"].clone();
         assert_eq!(
             failed["failed_node_type"]["type"],

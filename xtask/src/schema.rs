@@ -16,8 +16,8 @@ use crate::workspace::{self, SCHEMA_LOCK};
 /// Runs the task.
 pub fn run(check: bool, allow_breaking: bool) -> Result<(), Failure> {
     let catalog = Catalog::load()?;
-    let generated = json_schema::render(&catalog);
     let committed = workspace::read_optional(SCHEMA_LOCK)?;
+    let generated = json_schema::render(&catalog, committed.as_deref());
     let verdict = lock::judge(committed.as_deref(), &generated);
     if check {
         check_lock(&verdict, committed.as_deref(), &generated).map_err(Failure::check)?;
@@ -153,7 +153,7 @@ mod tests {
     use telemetry_schema::{EnumValue, ValueKind};
 
     fn lock_of(catalog: &Catalog) -> String {
-        json_schema::render(catalog)
+        json_schema::render(catalog, None)
     }
 
     /// The verdict on a lock made from the real catalog, once the catalog has become `changed`.
@@ -176,7 +176,7 @@ mod tests {
     #[test]
     fn the_committed_schema_lock_is_current() {
         let committed = workspace::read_optional(SCHEMA_LOCK).unwrap();
-        let generated = lock_of(&edit::real());
+        let generated = json_schema::render(&edit::real(), committed.as_deref());
         let verdict = lock::judge(committed.as_deref(), &generated);
         if let Err(message) = check_lock(&verdict, committed.as_deref(), &generated) {
             panic!("{message}");
@@ -441,6 +441,56 @@ mod tests {
         let after = lock::judge(Some(&new_lock), &new_lock);
         assert_eq!(after, Verdict::UpToDate);
         assert!(check_lock(&after, Some(&new_lock), &new_lock).is_ok());
+    }
+
+    /// The properties the lock `text` requires of `event`.
+    fn required_of(text: &str, event: &str) -> Vec<String> {
+        let lock: serde_json::Value = serde_json::from_str(text).unwrap();
+        lock["$defs"][event]["properties"]["properties"]["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|name| name.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_property_added_to_a_released_version_is_optional_until_the_version_is_raised() {
+        let old_lock = lock_of(&edit::real());
+        let added = edit::event(&edit::real(), "workflow.run_started", None, |fields| {
+            fields.push(edit::new_field(
+                "retry_count",
+                "How many times it was retried.",
+                edit::property(
+                    ValueKind::Integer {
+                        minimum: 0,
+                        maximum: 255,
+                    },
+                    false,
+                ),
+            ));
+        });
+        // Archons installed before send version 1 without it: their events must still match.
+        let new_lock = json_schema::render(&added, Some(&old_lock));
+        let required = required_of(&new_lock, "workflow.run_started");
+        assert!(
+            !required.contains(&"retry_count".to_owned()),
+            "{required:?}"
+        );
+        assert!(required.contains(&"node_count".to_owned()), "{required:?}");
+        assert!(new_lock.contains("\"retry_count\""));
+        // Other events are untouched, and regenerating from the new lock changes nothing.
+        assert_eq!(
+            required_of(&new_lock, "setup.completed"),
+            required_of(&old_lock, "setup.completed")
+        );
+        assert_eq!(json_schema::render(&added, Some(&new_lock)), new_lock);
+        // A new version comes out with every property.
+        let raised = edit::event(&added, "workflow.run_started", Some(2), |_| {});
+        let raised_lock = json_schema::render(&raised, Some(&new_lock));
+        assert!(
+            required_of(&raised_lock, "workflow.run_started").contains(&"retry_count".to_owned())
+        );
     }
 
     #[test]

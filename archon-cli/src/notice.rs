@@ -5,12 +5,13 @@
 use crate::commands::telemetry::POLICY_URL;
 use std::io::Write;
 use std::path::Path;
-use telemetry_runtime::consent::{Consent, ConsentState};
+use telemetry_runtime::consent::{Consent, ConsentSource, ConsentState};
 use telemetry_runtime::Environment;
 
 const MARKER: &str = ".first-run-completed";
 
-fn text() -> String {
+/// The notice for `consent` (undecided or on).
+fn text(consent: &Consent) -> String {
     // A terminal that says it cannot draw lines gets ASCII.
     let line = if std::env::var_os("TERM").is_some_and(|term| term == "dumb") {
         "-"
@@ -18,13 +19,36 @@ fn text() -> String {
         "─"
     };
     let rule = line.repeat(65);
-    format!(
-        "{rule}\n\
-         Archon collects no usage data by default.\n\n\
+    // Already on (a variable, or a config.yaml copied from elsewhere): inviting the user to opt
+    // in would be wrong; say what turned it on and how to turn it off.
+    let choice = if consent.state == ConsentState::On {
+        // The variable outranks config.yaml, which `archon telemetry off` writes.
+        let turn_off = if consent.source == ConsentSource::ArchonTelemetry {
+            "unset ARCHON_TELEMETRY"
+        } else {
+            "archon telemetry off"
+        };
+        format!(
+            "Archon collects no usage data by default, but telemetry is on here:\n\
+             it was turned on by {}.\n\
+             Nothing from this first command is sent.\n\n\
+             To turn it off:\n  \
+             {turn_off}   (or set DO_NOT_TRACK=1)\n\n\
+             Review what is sent at any time:\n  \
+             archon telemetry inspect\n",
+            consent.source
+        )
+    } else {
+        "Archon collects no usage data by default.\n\n\
          If you'd like to share anonymous usage events to help improve archon:\n  \
          archon telemetry on\n\n\
          Review what would be sent at any time:\n  \
-         archon telemetry inspect\n\n\
+         archon telemetry inspect\n"
+            .to_owned()
+    };
+    format!(
+        "{rule}\n\
+         {choice}\n\
          Full telemetry policy:\n  \
          {POLICY_URL}\n\
          {rule}\n"
@@ -49,7 +73,7 @@ pub fn show_once(env: &Environment, consent: &Consent, print: bool) -> bool {
         return false;
     }
     if print {
-        let _ = std::io::stderr().lock().write_all(text().as_bytes());
+        let _ = std::io::stderr().lock().write_all(text(consent).as_bytes());
     }
     true
 }

@@ -104,6 +104,20 @@ fn the_notice_draws_its_lines_in_ascii_for_a_dumb_terminal() {
 }
 
 #[test]
+fn a_notice_seen_with_telemetry_already_on_says_so_and_how_to_turn_it_off() {
+    let mut user = user();
+    user.set("ARCHON_TELEMETRY", "1");
+    let (_, stderr) = user.expect(&["version"], 0);
+    assert!(stderr.contains("but telemetry is on here"), "{stderr}");
+    assert!(
+        stderr.contains("turned on by the ARCHON_TELEMETRY environment variable"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("unset ARCHON_TELEMETRY"), "{stderr}");
+    assert!(!stderr.contains("archon telemetry on"), "{stderr}");
+}
+
+#[test]
 fn the_notice_is_not_printed_when_telemetry_is_off() {
     let mut user = user();
     user.set("DO_NOT_TRACK", "1");
@@ -522,6 +536,21 @@ fn an_invalid_workflow_runs_nothing_and_exits_2() {
     let (_, stderr) = user.expect(&["workflow", "run", "cyclic"], 2);
     assert!(stderr.contains("cyclic.yaml"), "names the file: {stderr}");
     assert!(!ran.exists(), "nothing ran");
+}
+
+#[test]
+fn status_does_not_promise_debug_output_while_telemetry_is_off() {
+    let mut user = user();
+    user.seen_notice();
+    user.set("ARCHON_TELEMETRY_DEBUG", "1");
+    user.set("DO_NOT_TRACK", "1");
+    let (_, stderr) = user.expect(&["version"], 0);
+    assert!(!stderr.contains("archon telemetry (debug"), "{stderr}");
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(
+        stdout.contains("but telemetry is off: nothing is recorded or printed"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -358,8 +358,15 @@ pub fn render_status(status: &Status) -> String {
     for (count, why) in drops.iter().filter(|(count, _)| *count > 0) {
         line(format!("  Dropped:       {count} ({why})"));
     }
-    if status.debug {
-        line("  Debug:         ARCHON_TELEMETRY_DEBUG is set: events are printed to stderr, not sent".into());
+    match (status.debug, status.consent.state) {
+        (false, _) => {}
+        (true, ConsentState::Off) => line(
+            "  Debug:         ARCHON_TELEMETRY_DEBUG is set, but telemetry is off: nothing is recorded or printed".into(),
+        ),
+        (true, _) => line(
+            "  Debug:         ARCHON_TELEMETRY_DEBUG is set: events are printed to stderr, not sent"
+                .into(),
+        ),
     }
     if let Some(error) = &status.config_problem {
         line(format!("  Problem:       {error}"));

@@ -1,5 +1,5 @@
-//! Telemetry for one run of archon: started once, shared with the panic hook and the signal
-//! handler, and finished exactly once, however the run ends.
+//! Telemetry for one run of archon: started once, shared with the panic hook, and finished
+//! exactly once, however the run ends.
 //!
 //! Nothing here prints (apart from the first-run notice), fails or changes the exit code: the
 //! worst telemetry can do is not record.
@@ -134,11 +134,12 @@ impl Session {
         });
     }
 
-    /// A workflow is running: from now on Ctrl-C and SIGTERM raise the interrupt flag, and the
-    /// workflow stops its node, records its failure and returns (a second signal ends archon at
-    /// once).
-    pub fn workflow_started(&self) {
+    /// A workflow is running until the returned guard is dropped (a panic drops it too): until
+    /// then Ctrl-C and SIGTERM raise the interrupt flag, and the workflow stops its node, records
+    /// its failure and returns (a second signal ends archon at once).
+    pub fn workflow_started(&self) -> WorkflowRunning<'_> {
         self.signal_ends_archon.store(false, Ordering::SeqCst);
+        WorkflowRunning { session: self }
     }
 
     /// Writes the events recorded so far: a workflow can run for
@@ -160,11 +161,6 @@ impl Session {
             0 => None,
             code => i32::try_from(code).ok(),
         }
-    }
-
-    /// The workflow's own events have been recorded: a signal ends archon at once again.
-    pub fn workflow_finished(&self) {
-        self.signal_ends_archon.store(true, Ordering::SeqCst);
     }
 
     /// Records an error that reached the top of archon: its class and where, nothing else.
@@ -196,6 +192,20 @@ impl Session {
     }
 }
 
+/// A running workflow (see [`Session::workflow_started`]).
+pub struct WorkflowRunning<'a> {
+    session: &'a Session,
+}
+
+impl Drop for WorkflowRunning<'_> {
+    /// The workflow's own events have been recorded: a signal ends archon at once again.
+    fn drop(&mut self) {
+        self.session
+            .signal_ends_archon
+            .store(true, Ordering::SeqCst);
+    }
+}
+
 /// Records `error.uncaught` for a panic (class and site only: never the message or the
 /// location), then lets Rust's own hook print it for the user as usual.
 fn install_panic_hook() {
@@ -214,24 +224,32 @@ fn install_panic_hook() {
 /// as the signal's default action would end it. Nothing else is recorded: only a workflow runs
 /// long enough for its end to be worth recording.
 ///
-/// signal-hook runs a signal's actions in the order they were registered: the checks that end
-/// archon come before the flags they read are raised. Only the first registration for a signal
-/// installs its handler and can fail (archon then keeps the default action); the others only
-/// add to the handler's list.
+/// signal-hook runs a signal's actions in the order they were registered:
+/// 1. a second signal (the interrupt flag is already up) ends archon at once;
+/// 2. the exit code is noted and the interrupt flag raised;
+/// 3. outside a workflow, the signal ends archon at once.
+///
+/// Noting the code before checking for a workflow leaves no gap when the workflow ends: either
+/// the handler sees that it ended and ends archon, or `workflow_finished`'s caller sees the code.
+/// Only the first registration for a signal installs its handler and can fail (archon then keeps
+/// the default action); the others only add to the handler's list.
+///
+/// The first signal stops a workflow only when its runner next looks at the flag (between nodes
+/// and while a node runs); if archon is stuck elsewhere, such as waiting for another process's
+/// lock on telemetry's files, the second signal ends it.
 #[cfg(unix)]
 fn install_signal_handlers(session: &Session) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     use signal_hook::flag;
     for (signal, code) in [(SIGINT, exit::INTERRUPTED), (SIGTERM, exit::TERMINATED)] {
-        let installed =
-            flag::register_conditional_default(signal, Arc::clone(&session.signal_ends_archon));
+        let installed = flag::register_conditional_default(signal, Arc::clone(&session.interrupt));
         if installed.is_err() {
             continue;
         }
         let code = usize::try_from(code).unwrap_or_default();
-        let _ = flag::register_conditional_default(signal, Arc::clone(&session.interrupt));
         let _ = flag::register_usize(signal, Arc::clone(&session.signal_code), code);
         let _ = flag::register(signal, Arc::clone(&session.interrupt));
+        let _ = flag::register_conditional_default(signal, Arc::clone(&session.signal_ends_archon));
     }
 }
 

@@ -495,16 +495,17 @@ fn a_second_signal_ends_a_workflow_that_has_not_stopped() {
     let user = user();
     user.seen_notice();
     user.write_workflow(
-        "short.yaml",
-        "name: short\ndescription: waits a little\nnodes:\n  - id: wait\n    bash: sleep 1\n",
+        "wait.yaml",
+        "name: wait\ndescription: waits\nnodes:\n  - id: wait\n    bash: touch started && sleep 5\n",
     );
+    let mut child = user.spawn_quietly(&["workflow", "run", "wait"]);
+    // The node runs, so the workflow has started.
+    assert!(wait_until(Duration::from_secs(20), || user
+        .project()
+        .join("started")
+        .exists()));
+    // Once stopped, archon must write its events, under a lock it cannot have now.
     let lock = hold_store_lock(&user.archon_home());
-    let mut child = user.spawn_quietly(&["workflow", "run", "short"]);
-    // The node is running and archon waits for the lock to write the events so far.
-    assert!(wait_until(Duration::from_secs(20), || has_store_lock_open(
-        child.id(),
-        &user.archon_home()
-    )));
     send_signal(&child, libc::SIGTERM);
     // Not a timing assertion: archon cannot end while it waits for the lock, unless the first
     // signal ended it.
@@ -518,6 +519,38 @@ fn a_second_signal_ends_a_workflow_that_has_not_stopped() {
     drop(lock);
     let status = status.expect("archon ends on the second signal");
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+}
+
+/// A signal that comes after the workflow's last node has ended, while archon records the
+/// outcome, still decides the exit code.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_after_the_last_node_still_ends_the_workflow_with_143() {
+    let user = user();
+    user.seen_notice();
+    // More than a second in, so that archon writes the outcome at once, under the lock.
+    user.write_workflow(
+        "short.yaml",
+        "name: short\ndescription: waits a little\nnodes:\n  - id: wait\n    bash: touch started && sleep 1.5 && touch done\n",
+    );
+    let mut child = user.spawn_quietly(&["workflow", "run", "short"]);
+    assert!(wait_until(Duration::from_secs(20), || user
+        .project()
+        .join("started")
+        .exists()));
+    let lock = hold_store_lock(&user.archon_home());
+    assert!(wait_until(Duration::from_secs(20), || user
+        .project()
+        .join("done")
+        .exists()));
+    // The runner sees the node end within milliseconds and then waits for the lock. (Should the
+    // signal come before that, the node is stopped instead: 143 either way.)
+    std::thread::sleep(Duration::from_millis(500));
+    send_signal(&child, libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(100));
+    drop(lock);
+    let status = ended_within(&mut child, Duration::from_secs(10)).expect("archon ends");
+    assert_eq!(status.code(), Some(143), "{status:?}");
 }
 
 #[test]

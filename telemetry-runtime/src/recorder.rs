@@ -67,8 +67,8 @@ enum Mode {
 
 /// Telemetry for one archon process.
 ///
-/// It can be shared between threads (archon's signal handler and panic hook record through
-/// the same one as its main thread).
+/// It can be shared between threads (archon's panic hook records through the same one as the
+/// thread that panicked).
 #[derive(Debug)]
 pub struct Telemetry {
     mode: Mutex<Mode>,

@@ -107,7 +107,7 @@ fn run_workflow(args: &RunArgs, session: &Session) -> Result<i32, CommandError> 
         provider: telemetry_provider(provider),
         is_cli_invoked: true,
     });
-    session.workflow_started();
+    let running = session.workflow_started();
 
     let options = workflows::RunOptions {
         cwd,
@@ -155,12 +155,13 @@ fn run_workflow(args: &RunArgs, session: &Session) -> Result<i32, CommandError> 
                 failure.node_id,
                 failure.message
             );
-            // Ctrl-C / SIGTERM stopped it: exit as the signal asks.
-            session.interrupted_code().unwrap_or(exit::FAILURE)
+            exit::FAILURE
         }
     };
-    session.workflow_finished();
-    Ok(code)
+    // A signal from here on ends archon at once; one that came while the workflow ran (even
+    // after its last node ended, which the runner no longer saw) decides the exit code.
+    drop(running);
+    Ok(session.interrupted_code().unwrap_or(code))
 }
 
 /// What a run tells telemetry while it goes on.

@@ -238,7 +238,10 @@ pub fn hold_store_lock(archon_home: &Path) -> std::fs::File {
 /// before it waits for the lock).
 #[cfg(target_os = "linux")]
 pub fn has_store_lock_open(pid: u32, archon_home: &Path) -> bool {
-    let lock = archon_home.join("telemetry").join("lock");
+    // As /proc shows it: without symbolic links in the way.
+    let Ok(lock) = std::fs::canonicalize(archon_home.join("telemetry").join("lock")) else {
+        return false;
+    };
     std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|entries| {
         entries
             .flatten()

@@ -26,6 +26,13 @@ pub enum ControlError {
     NoHome,
     /// config.yaml cannot be read or changed.
     Config(ConfigError),
+    /// `archon telemetry off` could not record the choice in config.yaml.
+    OptOutNotRecorded {
+        /// Why config.yaml could not be changed.
+        config: ConfigError,
+        /// The events waiting to be sent were deleted all the same.
+        waiting_deleted: bool,
+    },
     /// A telemetry file cannot be read or written.
     Io {
         /// The file or folder.
@@ -42,7 +49,9 @@ impl fmt::Display for ControlError {
                 f,
                 "neither ARCHON_HOME nor HOME is set, so archon has nowhere to keep its settings; set ARCHON_HOME to a folder"
             ),
-            ControlError::Config(error) => write!(f, "{error}"),
+            ControlError::Config(error) | ControlError::OptOutNotRecorded { config: error, .. } => {
+                write!(f, "{error}")
+            }
             ControlError::Io { path, error } => {
                 // The error may name the file already (see `files::with_path`).
                 let text = error.to_string();
@@ -113,26 +122,35 @@ pub fn opt_in(env: &Environment) -> Result<ConsentChange, ControlError> {
 /// `archon telemetry off`: empties the queue, so nothing waiting is sent, and records
 /// `telemetry.enabled: false`. The anonymous id is left as it is (`clear` removes it).
 ///
-/// The queue goes first: a config.yaml that cannot be changed (it does not parse, or the home
-/// is read-only) must not keep the events of someone who asked to stop. The error then says
-/// that config.yaml was not changed, and the events are gone all the same.
+/// Each step is tried whatever became of the other: a config.yaml that cannot be changed (it
+/// does not parse) must not keep the events of someone who asked to stop, and a queue that
+/// cannot be emptied (a folder left to root by `sudo archon`) must not keep their choice from
+/// being recorded. A failure to record the choice is reported first
+/// ([`ControlError::OptOutNotRecorded`], saying whether the events were deleted).
 pub fn opt_out(env: &Environment) -> Result<ConsentChange, ControlError> {
     let store = store_of(env)?;
-    if store.dir().exists() {
+    let emptied = if store.dir().exists() {
         queue::clear(&store).map_err(|error| ControlError::Io {
             path: store.dir(),
             error,
-        })?;
-    }
+        })
+    } else {
+        Ok(())
+    };
     let was_off =
         config::read_settings(&store.config_path()).is_ok_and(|s| s.enabled == Some(false));
-    config::set_value(
+    if let Err(config) = config::set_value(
         &store.config_path(),
         "telemetry",
         "enabled",
         ConfigValue::Bool(false),
-    )
-    .map_err(ControlError::Config)?;
+    ) {
+        return Err(ControlError::OptOutNotRecorded {
+            config,
+            waiting_deleted: emptied.is_ok(),
+        });
+    }
+    emptied?;
     Ok(ConsentChange {
         effective: consent_of(env, &store),
         config_path: store.config_path(),

@@ -183,8 +183,31 @@ fn opting_out_empties_the_queue_even_when_config_yaml_cannot_be_changed() {
     )
     .unwrap();
     let error = control::opt_out(&home.env()).unwrap_err();
-    assert!(matches!(error, control::ControlError::Config(_)), "{error}");
+    assert!(
+        matches!(
+            error,
+            control::ControlError::OptOutNotRecorded {
+                waiting_deleted: true,
+                ..
+            }
+        ),
+        "{error}"
+    );
     assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
+}
+
+#[test]
+fn opting_out_is_recorded_even_when_the_queue_cannot_be_emptied() {
+    let home = Home::new();
+    record_opted_in(&home, 1);
+    // The store's lock is not a file any more: the queue cannot be touched.
+    let lock = home.store().dir().join("lock");
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::create_dir(&lock).unwrap();
+    let error = control::opt_out(&home.env()).unwrap_err();
+    assert!(matches!(error, control::ControlError::Io { .. }), "{error}");
+    let config = std::fs::read_to_string(home.store().config_path()).unwrap();
+    assert!(config.contains("enabled: false"), "{config}");
 }
 
 /// Records `count` events in `env`'s consent state, a little apart so their timestamps differ.

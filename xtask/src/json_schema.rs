@@ -45,7 +45,7 @@ pub fn document(catalog: &Catalog, committed: Option<&Value>) -> Value {
         .collect();
     let mut defs = Map::new();
     for event in &catalog.events {
-        let locked = committed.and_then(|lock| required_in_lock(lock, event));
+        let locked = committed.and_then(|lock| required_in_lock(catalog, lock, event));
         defs.insert(
             event.name.to_owned(),
             event_schema(catalog, event, locked.as_ref()),
@@ -62,9 +62,13 @@ pub fn document(catalog: &Catalog, committed: Option<&Value>) -> Value {
 }
 
 /// The properties `lock` requires for `event`, if it records the event at the same version.
-fn required_in_lock(lock: &Value, event: &EventSchema) -> Option<HashSet<String>> {
+fn required_in_lock(
+    catalog: &Catalog,
+    lock: &Value,
+    event: &EventSchema,
+) -> Option<HashSet<String>> {
     let properties = &lock["$defs"][event.name]["properties"]["properties"];
-    if properties["properties"]["event_version"]["const"] != event.version {
+    if properties["properties"][catalog.event_version_property]["const"] != event.version {
         return None;
     }
     let required = properties["required"].as_array()?;

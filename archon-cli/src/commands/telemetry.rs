@@ -115,7 +115,20 @@ fn policy() -> Result<i32, CommandError> {
 }
 
 fn control_error(error: ControlError) -> CommandError {
-    control_error_after(error, "Nothing was changed.")
+    match error {
+        ControlError::OptOutNotRecorded {
+            config,
+            waiting_deleted: true,
+        } => control_error_after(
+            ControlError::Config(config),
+            "The events waiting to be sent were deleted, but telemetry.enabled could not be set \
+             to false.",
+        ),
+        ControlError::OptOutNotRecorded { config, .. } => {
+            control_error_after(ControlError::Config(config), "Nothing was changed.")
+        }
+        other => control_error_after(other, "Nothing was changed."),
+    }
 }
 
 /// [`control_error`] for a command that had done something (`done`) when config.yaml could not
@@ -132,7 +145,9 @@ fn control_error_after(error: ControlError, done: &str) -> CommandError {
             format!("{config}\n{done} Fix the file (or remove it) and try again."),
         ),
         ControlError::NoHome => CommandError::usage(ErrorClass::Io, error.to_string()),
-        ControlError::Io { .. } => CommandError::failed(ErrorClass::Io, error.to_string()),
+        ControlError::Io { .. } | ControlError::OptOutNotRecorded { .. } => {
+            CommandError::failed(ErrorClass::Io, error.to_string())
+        }
     }
 }
 
@@ -175,18 +190,13 @@ fn on(env: &Environment) -> Result<i32, CommandError> {
 }
 
 fn off(env: &Environment) -> Result<i32, CommandError> {
-    // The waiting events are deleted before config.yaml is written.
-    let change = control::opt_out(env).map_err(|error| {
-        control_error_after(
-            error,
-            "The events waiting to be sent were deleted, but telemetry.enabled could not be set \
-             to false.",
-        )
-    })?;
+    let change = control::opt_out(env).map_err(control_error)?;
     if change.unchanged {
         outln!("Telemetry was already off. Nothing will be sent.")?;
     } else {
-        outln!("Telemetry is off. Nothing will be sent; events waiting to be sent were deleted.")?;
+        outln!(
+            "Telemetry is off. Nothing will be sent; any events waiting to be sent were deleted."
+        )?;
     }
     outln!(
         "  Recorded in: {} (telemetry.enabled: false)",

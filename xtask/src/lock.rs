@@ -5,8 +5,9 @@
 //! still be accepted by the new one. Data already collected, and archon builds already installed,
 //! keep sending the old shape under the same version, and whoever reads the data relies on it. So
 //! removing an event or a property, narrowing an integer range, removing an enum value, forbidding
-//! `null` or changing a property's type is breaking; adding an event, a property or a value,
-//! widening a range and editing a description are compatible (the lock must still be regenerated,
+//! `null`, requiring a property that was optional or changing a property's type is breaking;
+//! adding an event, a property or a value, widening a range and editing a description are
+//! compatible (the lock must still be regenerated,
 //! so that it always records the catalog). Raising an event's version allows any change to it.
 //!
 //! Both sides are read from JSON with the same code, so the comparison is of what the two files
@@ -38,6 +39,9 @@ pub struct LockedProperty {
     pub description: String,
     /// True when `null` is accepted.
     pub nullable: bool,
+    /// True when the event must carry it (a property added after the event's version came out
+    /// is optional).
+    pub required: bool,
     /// What non-null values are accepted.
     pub shape: Shape,
 }
@@ -152,6 +156,16 @@ pub enum ChangeKind {
         /// The property.
         property: String,
     },
+    /// A property that events could leave out is now required. Breaking.
+    NowRequired {
+        /// The property.
+        property: String,
+    },
+    /// A required property may now be left out. Compatible.
+    NoLongerRequired {
+        /// The property.
+        property: String,
+    },
     /// Values a property could take are gone. Breaking.
     ValuesRemoved {
         /// The property.
@@ -184,6 +198,7 @@ impl ChangeKind {
                 | ChangeKind::TypeChanged { .. }
                 | ChangeKind::RangeNarrowed { .. }
                 | ChangeKind::NoLongerNullable { .. }
+                | ChangeKind::NowRequired { .. }
                 | ChangeKind::ValuesRemoved { .. }
         )
     }
@@ -223,6 +238,15 @@ impl fmt::Display for Change {
             }
             ChangeKind::NowNullable { property } => {
                 write!(f, "property \"{property}\" can now be null")
+            }
+            ChangeKind::NowRequired { property } => {
+                write!(
+                    f,
+                    "property \"{property}\" was optional and is now required"
+                )
+            }
+            ChangeKind::NoLongerRequired { property } => {
+                write!(f, "property \"{property}\" is no longer required")
             }
             ChangeKind::ValuesRemoved { property, values } => {
                 write!(
@@ -324,11 +348,19 @@ fn read_event(name: &str, def: &Value) -> Result<LockedEvent, String> {
         .ok_or_else(|| {
             format!("event \"{name}\": no `{EVENT_VERSION_PROPERTY}` with a `const` version")
         })?;
+    // A file without a `required` list predates optional properties: all were required.
+    let required: Option<Vec<&str>> = def
+        .pointer("/properties/properties/required")
+        .and_then(Value::as_array)
+        .map(|names| names.iter().filter_map(Value::as_str).collect());
     let properties = properties
         .iter()
         .filter(|(property, _)| *property != EVENT_VERSION_PROPERTY)
         .map(|(property, schema)| {
-            read_property(property, schema)
+            let is_required = required
+                .as_ref()
+                .is_none_or(|names| names.contains(&property.as_str()));
+            read_property(property, schema, is_required)
                 .map_err(|problem| format!("event \"{name}\", property \"{property}\": {problem}"))
         })
         .collect::<Result<_, _>>()?;
@@ -340,11 +372,12 @@ fn read_event(name: &str, def: &Value) -> Result<LockedEvent, String> {
     })
 }
 
-fn read_property(name: &str, schema: &Value) -> Result<LockedProperty, String> {
+fn read_property(name: &str, schema: &Value, required: bool) -> Result<LockedProperty, String> {
     let property = |nullable, shape| LockedProperty {
         name: name.to_owned(),
         description: description(schema),
         nullable,
+        required,
         shape,
     };
     if let Some(constant) = schema.get("const") {
@@ -468,6 +501,15 @@ fn compare_property(old: &LockedProperty, new: &LockedProperty) -> Vec<ChangeKin
         });
     } else if !old.nullable && new.nullable {
         changes.push(ChangeKind::NowNullable {
+            property: property(),
+        });
+    }
+    if !old.required && new.required {
+        changes.push(ChangeKind::NowRequired {
+            property: property(),
+        });
+    } else if old.required && !new.required {
+        changes.push(ChangeKind::NoLongerRequired {
             property: property(),
         });
     }

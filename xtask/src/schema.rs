@@ -485,6 +485,18 @@ mod tests {
             required_of(&old_lock, "setup.completed")
         );
         assert_eq!(json_schema::render(&added, Some(&new_lock)), new_lock);
+        // Requiring it later at the same version is breaking (as in a lock regenerated without
+        // the committed one).
+        let Verdict::Changed { breaking, .. } = lock::judge(Some(&new_lock), &lock_of(&added))
+        else {
+            panic!("expected changes");
+        };
+        assert_eq!(
+            breaking.iter().map(|c| &c.kind).collect::<Vec<_>>(),
+            [&ChangeKind::NowRequired {
+                property: "retry_count".to_owned()
+            }]
+        );
         // A new version comes out with every property.
         let raised = edit::event(&added, "workflow.run_started", Some(2), |_| {});
         let raised_lock = json_schema::render(&raised, Some(&new_lock));

@@ -234,6 +234,9 @@ fn install_panic_hook() {
 /// Only the first registration for a signal installs its handler and can fail (archon then keeps
 /// the default action); the others only add to the handler's list.
 ///
+/// A signal that archon was started with ignored stays ignored: a shell script runs its
+/// background jobs so, and a Ctrl-C meant for the script must not end them.
+///
 /// The first signal stops a workflow only when its runner next looks at the flag (between nodes
 /// and while a node runs); if archon is stuck elsewhere, such as waiting for another process's
 /// lock on telemetry's files, the second signal ends it.
@@ -242,6 +245,9 @@ fn install_signal_handlers(session: &Session) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     use signal_hook::flag;
     for (signal, code) in [(SIGINT, exit::INTERRUPTED), (SIGTERM, exit::TERMINATED)] {
+        if ignored_from_the_start(signal) {
+            continue;
+        }
         let installed = flag::register_conditional_default(signal, Arc::clone(&session.interrupt));
         if installed.is_err() {
             continue;
@@ -251,6 +257,20 @@ fn install_signal_handlers(session: &Session) {
         let _ = flag::register(signal, Arc::clone(&session.interrupt));
         let _ = flag::register_conditional_default(signal, Arc::clone(&session.signal_ends_archon));
     }
+}
+
+/// Whether `signal` is ignored (`SIG_IGN`): archon has not touched it yet, so its parent ignored
+/// it. If that cannot be told, it is not.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn ignored_from_the_start(signal: libc::c_int) -> bool {
+    let mut current = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: with a null new action, sigaction only writes the current one into `current`,
+    // which is ours and large enough; it was zeroed, so it is initialised whatever happens.
+    let result = unsafe { libc::sigaction(signal, std::ptr::null(), current.as_mut_ptr()) };
+    // SAFETY: zeroed above, and filled in by sigaction on success.
+    let current = unsafe { current.assume_init() };
+    result == 0 && current.sa_sigaction == libc::SIG_IGN
 }
 
 #[cfg(not(unix))]

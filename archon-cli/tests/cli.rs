@@ -553,6 +553,40 @@ fn a_signal_after_the_last_node_still_ends_the_workflow_with_143() {
     assert_eq!(status.code(), Some(143), "{status:?}");
 }
 
+/// A shell script runs its background jobs with Ctrl-C ignored, so that a Ctrl-C meant for the
+/// script leaves them running: archon keeps a signal ignored that it was started with.
+#[cfg(unix)]
+#[test]
+fn a_signal_ignored_when_archon_starts_stays_ignored() {
+    let user = user();
+    user.seen_notice();
+    user.write_workflow(
+        "wait.yaml",
+        "name: wait\ndescription: waits\nnodes:\n  - id: wait\n    bash: touch started && sleep 1 && touch done\n",
+    );
+    let archon = user.binary.to_str().unwrap();
+    let mut child = user
+        .command_of(
+            std::path::Path::new("/bin/sh"),
+            &["-c", "trap '' INT; exec \"$0\" workflow run wait", archon],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(20), || user
+        .project()
+        .join("started")
+        .exists()));
+    send_signal(&child, libc::SIGINT);
+    let status = ended_within(&mut child, Duration::from_secs(20)).expect("archon ends");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(
+        user.project().join("done").exists(),
+        "the node ran to its end"
+    );
+}
+
 #[test]
 fn an_invalid_workflow_runs_nothing_and_exits_2() {
     let user = user();

@@ -359,6 +359,23 @@ fn clear_deletes_the_id() {
 }
 
 #[test]
+fn clear_with_telemetry_on_and_no_id_says_there_was_none() {
+    let mut user = user();
+    user.seen_notice();
+    user.set("ARCHON_TELEMETRY", "1");
+    let (stdout, _) = user.expect(&["telemetry", "clear"], 0);
+    assert!(
+        stdout.contains("There was no anonymous id to delete."),
+        "{stdout}"
+    );
+    assert!(!user.archon_home().join("telemetry-id").exists());
+    // With one, it is deleted.
+    user.expect(&["version"], 0);
+    let (stdout, _) = user.expect(&["telemetry", "clear"], 0);
+    assert!(stdout.contains("Deleted your anonymous id"), "{stdout}");
+}
+
+#[test]
 fn inspect_prints_the_events_as_json() {
     let user = user();
     user.seen_notice();

@@ -38,12 +38,17 @@ fn read_id(store: &Store) -> Option<Uuid> {
 /// The id, created if there is none (or the file holds something that is not a UUID). Parallel
 /// processes agree on one id: creation happens under the store's lock.
 pub fn get_or_create(store: &Store) -> io::Result<Uuid> {
+    get_or_create_noting(store).map(|(id, _)| id)
+}
+
+/// [`get_or_create`], and whether this call created the id.
+pub fn get_or_create_noting(store: &Store) -> io::Result<(Uuid, bool)> {
     if let Some(id) = read_id(store) {
-        return Ok(id);
+        return Ok((id, false));
     }
     let _lock = store.lock()?;
     if let Some(id) = read_id(store) {
-        return Ok(id);
+        return Ok((id, false));
     }
     let id = Uuid::new_v4();
     files::write_atomic(
@@ -52,7 +57,7 @@ pub fn get_or_create(store: &Store) -> io::Result<Uuid> {
         files::PRIVATE_FILE_MODE,
     )
     .map_err(|error| files::with_path(&store.identity_path(), error))?;
-    Ok(id)
+    Ok((id, true))
 }
 
 /// Deletes the id. Returns whether there was a file.

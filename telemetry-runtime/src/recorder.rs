@@ -84,6 +84,8 @@ pub struct Telemetry {
     /// `base` and PostHog's properties as JSON, made by the first event written.
     shared: OnceLock<SharedProperties>,
     queued_any: AtomicBool,
+    /// This process created the anonymous id when it started (there was none).
+    created_id: bool,
     /// Why this process could not record as consent asks, if it could not (the first reason).
     problem: Mutex<Option<String>>,
 }
@@ -109,12 +111,17 @@ impl Telemetry {
         });
         let can_send = key.is_some_and(|key| !key.is_empty());
         let mut problem = None;
+        let mut created_id = false;
         let mode = match (&store, consent.state) {
             (None, _) | (_, ConsentState::Off) => Mode::Off,
             (Some(store), ConsentState::On) => {
                 // An id that cannot be created means events cannot be attributed: keep them
                 // local rather than send them under a made-up id.
-                let distinct_id = identity::get_or_create(store)
+                let distinct_id = identity::get_or_create_noting(store)
+                    .map(|(id, created)| {
+                        created_id = created;
+                        id
+                    })
                     .map_err(|error| {
                         problem = Some(format!(
                             "the anonymous id cannot be created ({error}), so nothing is sent"
@@ -141,6 +148,7 @@ impl Telemetry {
             shared: OnceLock::new(),
             env,
             queued_any: AtomicBool::new(false),
+            created_id,
             problem: Mutex::new(problem),
         }
     }
@@ -161,6 +169,7 @@ impl Telemetry {
             base: BaseProperties::for_this_build(false),
             shared: OnceLock::new(),
             queued_any: AtomicBool::new(false),
+            created_id: false,
             problem: Mutex::new(None),
         }
     }
@@ -172,6 +181,12 @@ impl Telemetry {
     /// True when events recorded by this process may be sent.
     pub fn is_sending(&self) -> bool {
         matches!(self.mode(), Mode::Queue { .. })
+    }
+
+    /// Whether this process created the anonymous id when it started, there being none: for
+    /// `archon telemetry clear`, whose own start would otherwise look like an id to delete.
+    pub fn created_id(&self) -> bool {
+        self.created_id
     }
 
     /// Consent as resolved at start.

@@ -49,7 +49,12 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
         }
         TelemetryCommand::Inspect(args) => inspect(env, &args),
         TelemetryCommand::Clear => {
-            let result = clear(env, session.telemetry().consent().state == ConsentState::On);
+            let telemetry = session.telemetry();
+            let result = clear(
+                env,
+                telemetry.consent().state == ConsentState::On,
+                telemetry.created_id(),
+            );
             // This run's own events carry the id just deleted: none of them is kept.
             session.telemetry().stop();
             result
@@ -88,7 +93,7 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
             Ok(exit::SUCCESS)
         }
         // This build never makes an id, so none will replace the one deleted.
-        TelemetryCommand::Clear => clear(env, false),
+        TelemetryCommand::Clear => clear(env, false, false),
         TelemetryCommand::Policy => {
             outln!("This archon was {BUILT_WITHOUT}: it records and sends nothing.")?;
             outln!()?;
@@ -220,10 +225,11 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
 }
 
 /// `still_on`: telemetry is on as this run resolved consent (clearing the id does not change
-/// that), so a new id will be made.
-fn clear(env: &Environment, still_on: bool) -> Result<i32, CommandError> {
+/// that), so a new id will be made. `made_by_this_run`: there was no id until this run started
+/// (telemetry is on, so it made one), so there was none of the user's to delete.
+fn clear(env: &Environment, still_on: bool, made_by_this_run: bool) -> Result<i32, CommandError> {
     let cleared = control::clear_identity(env).map_err(control_error)?;
-    if cleared.existed {
+    if cleared.existed && !made_by_this_run {
         outln!("Deleted your anonymous id, and the events on this machine that carry it.")?;
     } else {
         outln!("There was no anonymous id to delete.")?;

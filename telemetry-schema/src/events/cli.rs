@@ -10,7 +10,9 @@ pub struct CliCommandInvoked {
     pub subcommand: Option<CliSubcommand>,
 }
 
-/// A command ends, successfully or not.
+/// A command ends, successfully or not. When Ctrl-C or a termination signal ends any command but
+/// a workflow run, archon stops at once, as a program without telemetry would, and this event
+/// (with what the command recorded in its first second) is not sent.
 #[telemetry_event(name = "cli.command_completed")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CliCommandCompleted {

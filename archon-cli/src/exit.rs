@@ -12,7 +12,8 @@ pub const PANIC: i32 = 101;
 /// Stdout's reader went away (`archon ... | head -n 1`): 128 + SIGPIPE, what a shell reports
 /// for a program that signal stopped.
 pub const OUTPUT_CLOSED: i32 = 141;
-/// Interrupted by Ctrl-C (128 + SIGINT).
+/// Interrupted by Ctrl-C (128 + SIGINT): recorded as the command's exit code, and what a shell
+/// reports, since archon then ends killed by the signal itself (see `Session::end_as_interrupted`).
 pub const INTERRUPTED: i32 = 130;
-/// Stopped by SIGTERM (128 + SIGTERM).
+/// Stopped by SIGTERM (128 + SIGTERM), in the same way.
 pub const TERMINATED: i32 = 143;

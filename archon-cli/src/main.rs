@@ -43,5 +43,7 @@ fn main() {
         }
     };
     session.complete(code);
+    // A workflow stopped by Ctrl-C or SIGTERM: end as the signal would have.
+    session.end_as_interrupted(code);
     std::process::exit(code);
 }

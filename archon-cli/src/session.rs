@@ -8,7 +8,7 @@
 //! nothing is recorded, queued or delivered and no notice is shown. [`Session::record`] is then
 //! an empty generic function, so the events the commands build for it are optimised away (at
 //! most a clock read is left). The interrupt flag and the signal handlers stay: they also stop a
-//! running workflow's node and give archon its 130/143 exit codes.
+//! running workflow's node, which then ends archon as the signal would have.
 //!
 //! The signal handlers only set flags, and no thread waits for them: a thread would cost every
 //! command about a tenth of a millisecond to start, and only a running workflow has anything to
@@ -163,6 +163,29 @@ impl Session {
         }
     }
 
+    /// Ends archon as the signal that stopped its workflow would have, when `code` is that
+    /// signal's exit code: the run is complete, and now the signal's default action kills
+    /// archon, so that a calling shell sees it killed by the signal (a shell reports 130/143)
+    /// and stops a loop, as it would for a program without a handler. Otherwise returns.
+    #[cfg(unix)]
+    pub fn end_as_interrupted(&self, code: i32) {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        if self.interrupted_code() != Some(code) {
+            return;
+        }
+        let signal = match code {
+            exit::INTERRUPTED => SIGINT,
+            exit::TERMINATED => SIGTERM,
+            _ => return,
+        };
+        // What archon printed must not be lost with the process.
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        let _ = signal_hook::low_level::emulate_default_handler(signal);
+    }
+
+    #[cfg(not(unix))]
+    pub fn end_as_interrupted(&self, _code: i32) {}
+
     /// Records an error that reached the top of archon: its class and where, nothing else.
     pub fn uncaught(&self, error_class: ErrorClass) {
         let site = *lock(&self.site);
@@ -219,9 +242,10 @@ fn install_panic_hook() {
 }
 
 /// Ctrl-C and SIGTERM: while a workflow runs, they raise the interrupt flag and note the exit
-/// code (130 / 143); the workflow stops its node, records its failure and returns, and archon
-/// exits with that code. Otherwise, or on a second signal while the workflow stops, archon ends
-/// as the signal's default action would end it. Nothing else is recorded: only a workflow runs
+/// code (130 / 143, recorded as the command's); the workflow stops its node, records its failure
+/// and returns, and archon then ends as the signal's default action would have ended it (see
+/// [`Session::end_as_interrupted`]). Otherwise, or on a second signal while the workflow stops,
+/// the default action ends archon at once. Nothing else is recorded: only a workflow runs
 /// long enough for its end to be worth recording.
 ///
 /// signal-hook runs a signal's actions in the order they were registered:

@@ -186,14 +186,12 @@ pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
     condition()
 }
 
-/// Sends SIGTERM to `child` (an archon this test started) and returns its exit code, waiting
+/// Sends SIGTERM to `child` (an archon this test started) and returns how it ended, waiting
 /// at most 10 s for it to end.
 #[cfg(unix)]
-pub fn terminate(child: &mut std::process::Child) -> Option<i32> {
+pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
     send_signal(child, libc::SIGTERM);
-    ended_within(child, Duration::from_secs(10))
-        .expect("archon ends after SIGTERM")
-        .code()
+    ended_within(child, Duration::from_secs(10)).expect("archon ends after SIGTERM")
 }
 
 /// Sends `signal` to `child`, an archon this test started.

@@ -254,7 +254,8 @@ fn install_panic_hook() {
 /// 3. outside a workflow, the signal ends archon at once.
 ///
 /// Noting the code before checking for a workflow leaves no gap when the workflow ends: either
-/// the handler sees that it ended and ends archon, or `workflow_finished`'s caller sees the code.
+/// the handler sees that it ended and ends archon, or the code that ended it (by dropping
+/// [`WorkflowRunning`]) then sees the signal's exit code.
 /// Only the first registration for a signal installs its handler and can fail (archon then keeps
 /// the default action); the others only add to the handler's list.
 ///

@@ -3,9 +3,9 @@
 //! `println!` panics when stdout cannot be written, which is what happens whenever the reader
 //! of a pipe stops early (`archon telemetry status | head -n 1`). Commands print with
 //! [`outln!`] instead, which returns an error: a reader that went away ends the command quietly
-//! with [`exit::OUTPUT_CLOSED`](crate::exit::OUTPUT_CLOSED), as the default SIGPIPE action ends `cat` or `grep`; any other
-//! write failure (a full disk behind a redirect) is reported. Messages to stderr are best
-//! effort ([`errln!`]): there is nowhere left to report their failure.
+//! with [`OUTPUT_CLOSED`](crate::exit::OUTPUT_CLOSED), as the default SIGPIPE action ends `cat`
+//! or `grep`; any other write failure (a full disk behind a redirect) is reported. Messages to
+//! stderr are best effort ([`errln!`]): there is nowhere left to report their failure.
 
 use crate::commands::CommandError;
 use std::io::{self, Write};

@@ -13,7 +13,7 @@ pub const PANIC: i32 = 101;
 /// for a program that signal stopped.
 pub const OUTPUT_CLOSED: i32 = 141;
 /// Interrupted by Ctrl-C (128 + SIGINT): recorded as the command's exit code, and what a shell
-/// reports, since archon then ends killed by the signal itself (see `Session::end_as_interrupted`).
+/// reports, since archon then ends killed by the signal itself (see `Session::end_if_interrupted`).
 pub const INTERRUPTED: i32 = 130;
 /// Stopped by SIGTERM (128 + SIGTERM), in the same way.
 pub const TERMINATED: i32 = 143;

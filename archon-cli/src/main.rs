@@ -44,6 +44,6 @@ fn main() {
     };
     session.complete(code);
     // A workflow stopped by Ctrl-C or SIGTERM: end as the signal would have.
-    session.end_as_interrupted(code);
+    session.end_if_interrupted();
     std::process::exit(code);
 }

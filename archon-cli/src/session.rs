@@ -12,7 +12,7 @@
 //!
 //! The signal handlers only set flags, and no thread waits for them: a thread would cost every
 //! command about a tenth of a millisecond to start, and only a running workflow has anything to
-//! do on Ctrl-C. Outside a workflow, a signal ends archon as if it had no handler.
+//! do on Ctrl-C. Before a workflow starts, a signal ends archon as if it had no handler.
 
 use crate::exit;
 #[cfg(feature = "telemetry")]
@@ -50,8 +50,9 @@ pub struct Session {
     interrupt: Arc<AtomicBool>,
     /// The exit code the last signal asks for (0: none yet).
     signal_code: Arc<AtomicUsize>,
-    /// Whether a signal ends archon at once, as if it had no handler: true except while a
-    /// workflow runs, which stops its node and records its failure first.
+    /// Whether a signal ends archon at once, as if it had no handler: true until a workflow
+    /// starts. From then on a signal only asks: the workflow stops its node and records its
+    /// failure, the run's events are written, and then archon ends as the signal would have.
     signal_ends_archon: Arc<AtomicBool>,
 }
 
@@ -134,12 +135,12 @@ impl Session {
         });
     }
 
-    /// A workflow is running until the returned guard is dropped (a panic drops it too): until
-    /// then Ctrl-C and SIGTERM raise the interrupt flag, and the workflow stops its node, records
-    /// its failure and returns (a second signal ends archon at once).
-    pub fn workflow_started(&self) -> WorkflowRunning<'_> {
+    /// A workflow starts: from now until archon ends, Ctrl-C and SIGTERM raise the interrupt
+    /// flag; the workflow stops its node, records its failure and returns, the run's events are
+    /// written, and [`Session::end_if_interrupted`] then ends archon as the signal would have. A
+    /// second signal ends archon at once.
+    pub fn workflow_started(&self) {
         self.signal_ends_archon.store(false, Ordering::SeqCst);
-        WorkflowRunning { session: self }
     }
 
     /// Writes the events recorded so far: a workflow can run for
@@ -163,28 +164,27 @@ impl Session {
         }
     }
 
-    /// Ends archon as the signal that stopped its workflow would have, when `code` is that
-    /// signal's exit code: the run is complete, and now the signal's default action kills
-    /// archon, so that a calling shell sees it killed by the signal (a shell reports 130/143)
-    /// and stops a loop, as it would for a program without a handler. Otherwise returns.
+    /// Call once the run is complete: if a signal came while a workflow ran (or after, while
+    /// its events were written), ends archon by the signal's default action, so that a calling
+    /// shell sees it killed by the signal (a shell reports 130/143) and stops a loop, as it would
+    /// for a program without a handler. Otherwise returns.
+    ///
+    /// Nothing is flushed first: archon's own lines are flushed as they end (stdout is
+    /// line-buffered), and a flush would wait for a node's output thread that is stuck writing
+    /// to a reader that stopped reading.
     #[cfg(unix)]
-    pub fn end_as_interrupted(&self, code: i32) {
+    pub fn end_if_interrupted(&self) {
         use signal_hook::consts::{SIGINT, SIGTERM};
-        if self.interrupted_code() != Some(code) {
-            return;
-        }
-        let signal = match code {
-            exit::INTERRUPTED => SIGINT,
-            exit::TERMINATED => SIGTERM,
+        let signal = match self.interrupted_code() {
+            Some(exit::INTERRUPTED) => SIGINT,
+            Some(exit::TERMINATED) => SIGTERM,
             _ => return,
         };
-        // What archon printed must not be lost with the process.
-        let _ = std::io::Write::flush(&mut std::io::stdout());
         let _ = signal_hook::low_level::emulate_default_handler(signal);
     }
 
     #[cfg(not(unix))]
-    pub fn end_as_interrupted(&self, _code: i32) {}
+    pub fn end_if_interrupted(&self) {}
 
     /// Records an error that reached the top of archon: its class and where, nothing else.
     pub fn uncaught(&self, error_class: ErrorClass) {
@@ -215,20 +215,6 @@ impl Session {
     }
 }
 
-/// A running workflow (see [`Session::workflow_started`]).
-pub struct WorkflowRunning<'a> {
-    session: &'a Session,
-}
-
-impl Drop for WorkflowRunning<'_> {
-    /// The workflow's own events have been recorded: a signal ends archon at once again.
-    fn drop(&mut self) {
-        self.session
-            .signal_ends_archon
-            .store(true, Ordering::SeqCst);
-    }
-}
-
 /// Records `error.uncaught` for a panic (class and site only: never the message or the
 /// location), then lets Rust's own hook print it for the user as usual.
 fn install_panic_hook() {
@@ -241,21 +227,20 @@ fn install_panic_hook() {
     }));
 }
 
-/// Ctrl-C and SIGTERM: while a workflow runs, they raise the interrupt flag and note the exit
-/// code (130 / 143, recorded as the command's); the workflow stops its node, records its failure
-/// and returns, and archon then ends as the signal's default action would have ended it (see
-/// [`Session::end_as_interrupted`]). Otherwise, or on a second signal while the workflow stops,
-/// the default action ends archon at once. Nothing else is recorded: only a workflow runs
-/// long enough for its end to be worth recording.
+/// Ctrl-C and SIGTERM: once a workflow has started, they raise the interrupt flag and note the
+/// exit code (130 / 143, recorded as the command's); the workflow stops its node, records its
+/// failure and returns, the run's events are written, and archon then ends as the signal's
+/// default action would have ended it (see [`Session::end_if_interrupted`]). Before a workflow,
+/// or on a second signal, the default action ends archon at once. Nothing else is recorded:
+/// only a workflow runs long enough for its end to be worth recording.
 ///
 /// signal-hook runs a signal's actions in the order they were registered:
-/// 1. a second signal (the interrupt flag is already up) ends archon at once;
-/// 2. the exit code is noted and the interrupt flag raised;
-/// 3. outside a workflow, the signal ends archon at once.
+/// 1. until all are registered, the signal ends archon at once (a signal that came in between
+///    would otherwise find only some of them);
+/// 2. a second signal (the interrupt flag is already up) ends archon at once;
+/// 3. the exit code is noted and the interrupt flag raised;
+/// 4. before a workflow, the signal ends archon at once.
 ///
-/// Noting the code before checking for a workflow leaves no gap when the workflow ends: either
-/// the handler sees that it ended and ends archon, or the code that ended it (by dropping
-/// [`WorkflowRunning`]) then sees the signal's exit code.
 /// Only the first registration for a signal installs its handler and can fail (archon then keeps
 /// the default action); the others only add to the handler's list.
 ///
@@ -269,19 +254,22 @@ fn install_panic_hook() {
 fn install_signal_handlers(session: &Session) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     use signal_hook::flag;
+    let installing = Arc::new(AtomicBool::new(true));
     for (signal, code) in [(SIGINT, exit::INTERRUPTED), (SIGTERM, exit::TERMINATED)] {
         if ignored_from_the_start(signal) {
             continue;
         }
-        let installed = flag::register_conditional_default(signal, Arc::clone(&session.interrupt));
+        let installed = flag::register_conditional_default(signal, Arc::clone(&installing));
         if installed.is_err() {
             continue;
         }
         let code = usize::try_from(code).unwrap_or_default();
+        let _ = flag::register_conditional_default(signal, Arc::clone(&session.interrupt));
         let _ = flag::register_usize(signal, Arc::clone(&session.signal_code), code);
         let _ = flag::register(signal, Arc::clone(&session.interrupt));
         let _ = flag::register_conditional_default(signal, Arc::clone(&session.signal_ends_archon));
     }
+    installing.store(false, Ordering::SeqCst);
 }
 
 /// Whether `signal` is ignored (`SIG_IGN`): archon has not touched it yet, so its parent ignored

@@ -544,18 +544,20 @@ fn a_second_signal_ends_a_workflow_that_has_not_stopped() {
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
 }
 
-/// A signal that comes after the workflow's last node has ended, while archon records the
-/// outcome, still decides how archon ends.
+/// A signal that comes after the workflow's last node has ended, while archon writes the run's
+/// events (here: waiting for another process's lock), does not lose them: archon writes them,
+/// then ends as the signal would have. `node_seconds`: over a second, archon writes the outcome
+/// as it records it; under, together with the command's completion as it exits.
 #[cfg(target_os = "linux")]
-#[test]
-fn a_signal_after_the_last_node_still_ends_archon() {
+fn a_signal_after_the_last_node(node_seconds: &str) {
     use std::os::unix::process::ExitStatusExt;
     let user = user();
     user.seen_notice();
-    // More than a second in, so that archon writes the outcome at once, under the lock.
     user.write_workflow(
         "short.yaml",
-        "name: short\ndescription: waits a little\nnodes:\n  - id: wait\n    bash: touch started && sleep 1.5 && touch done\n",
+        &format!(
+            "name: short\ndescription: waits a little\nnodes:\n  - id: wait\n    bash: touch started && sleep {node_seconds} && touch done\n"
+        ),
     );
     let mut child = user.spawn_quietly(&["workflow", "run", "short"]);
     assert!(wait_until(Duration::from_secs(20), || user
@@ -569,11 +571,70 @@ fn a_signal_after_the_last_node_still_ends_archon() {
         .exists()));
     // The runner sees the node end within milliseconds and then waits for the lock. (Should the
     // signal come before that, the node is stopped instead: the same end either way.)
-    std::thread::sleep(Duration::from_millis(500));
+    std::thread::sleep(Duration::from_millis(300));
     send_signal(&child, libc::SIGTERM);
-    std::thread::sleep(Duration::from_millis(100));
+    // Not a timing assertion: archon cannot end while it waits for the lock, unless the signal
+    // ended it there and then.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the signal waits for the events to be written"
+    );
     drop(lock);
     let status = ended_within(&mut child, Duration::from_secs(10)).expect("archon ends");
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    let events = names(&user.inspect());
+    assert!(
+        events
+            .iter()
+            .any(|name| name.starts_with("workflow.run_") && name != "workflow.run_started"),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|name| name == "cli.command_completed"),
+        "{events:?}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_after_the_last_node_of_a_long_run_keeps_its_events() {
+    a_signal_after_the_last_node("1.5");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_after_the_last_node_of_a_short_run_keeps_its_events() {
+    a_signal_after_the_last_node("0.2");
+}
+
+/// A signal ends archon even while a node's output is stuck on its way to a reader that stopped
+/// reading (`archon workflow run x | less`, left alone): archon does not wait to flush it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_ends_archon_when_its_reader_has_stopped_reading() {
+    use std::os::unix::process::ExitStatusExt;
+    let user = user();
+    user.seen_notice();
+    user.write_workflow(
+        "flood.yaml",
+        "name: flood\ndescription: prints a lot\nnodes:\n  - id: flood\n    bash: touch started && yes archon | head -c 1000000 && sleep 30\n",
+    );
+    // Archon's stdout is a pipe this test never reads: it fills, and the thread that copies
+    // the node's output blocks on it.
+    let mut child = user
+        .command(&["workflow", "run", "flood"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(20), || user
+        .project()
+        .join("started")
+        .exists()));
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(&child, libc::SIGTERM);
+    let status = ended_within(&mut child, Duration::from_secs(15)).expect("archon ends");
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
 }
 

@@ -101,13 +101,14 @@ fn run_workflow(args: &RunArgs, session: &Session) -> Result<i32, CommandError> 
     let provider = workflow.provider.unwrap_or(default_provider);
     let name = telemetry_name(workflow);
     let started = Instant::now();
+    // Before anything is written: from here a signal only asks the workflow to stop.
+    session.workflow_started();
     session.record(&WorkflowRunStarted {
         workflow_name: name,
         node_count: count(workflow.nodes.len()),
         provider: telemetry_provider(provider),
         is_cli_invoked: true,
     });
-    let running = session.workflow_started();
 
     let options = workflows::RunOptions {
         cwd,
@@ -158,9 +159,9 @@ fn run_workflow(args: &RunArgs, session: &Session) -> Result<i32, CommandError> 
             exit::FAILURE
         }
     };
-    // A signal from here on ends archon at once; one that came while the workflow ran (even
-    // after its last node ended, which the runner no longer saw) decides the exit code.
-    drop(running);
+    // A signal that came while the workflow ran (even after its last node ended, which the
+    // runner no longer saw) decides the exit code; one that comes later still ends archon once
+    // everything is written (see `Session::end_if_interrupted`).
     Ok(session.interrupted_code().unwrap_or(code))
 }
 

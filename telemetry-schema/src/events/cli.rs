@@ -10,9 +10,10 @@ pub struct CliCommandInvoked {
     pub subcommand: Option<CliSubcommand>,
 }
 
-/// A command ends, successfully or not. When Ctrl-C or a termination signal ends any command but
-/// a workflow run, archon stops at once, as a program without telemetry would, and this event
-/// (with what the command recorded in its first second) is not sent.
+/// A command ends, successfully or not. When Ctrl-C or a termination signal comes before a
+/// workflow has started (or a second one comes while a workflow stops), archon stops at once, as
+/// a program without telemetry would, and this event (with what the command recorded in its
+/// first second) is not sent.
 #[telemetry_event(name = "cli.command_completed")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CliCommandCompleted {

@@ -17,10 +17,10 @@
 use crate::exit;
 #[cfg(feature = "telemetry")]
 use crate::notice;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use telemetry_runtime::Environment;
 #[cfg(feature = "telemetry")]
 use telemetry_runtime::Telemetry;
@@ -48,12 +48,16 @@ pub struct Session {
     completed: AtomicBool,
     /// Set by Ctrl-C / SIGTERM: a running workflow stops its node and returns.
     interrupt: Arc<AtomicBool>,
-    /// The exit code the last signal asks for (0: none yet).
-    signal_code: Arc<AtomicUsize>,
+    /// The exit code the signal asks for (0: none yet).
+    signal_code: AtomicI32,
+    /// When the first signal came, in milliseconds after `signals_from` plus one (0: none yet).
+    first_signal_at: AtomicU64,
+    /// The start of the clock `first_signal_at` is read on.
+    signals_from: Instant,
     /// Whether a signal ends archon at once, as if it had no handler: true until a workflow
     /// starts. From then on a signal only asks: the workflow stops its node and records its
     /// failure, the run's events are written, and then archon ends as the signal would have.
-    signal_ends_archon: Arc<AtomicBool>,
+    signal_ends_archon: AtomicBool,
 }
 
 static SESSION: OnceLock<Session> = OnceLock::new();
@@ -88,8 +92,10 @@ impl Session {
             site: Mutex::new(ErrorSite::Main),
             completed: AtomicBool::new(false),
             interrupt: Arc::new(AtomicBool::new(false)),
-            signal_code: Arc::new(AtomicUsize::new(0)),
-            signal_ends_archon: Arc::new(AtomicBool::new(true)),
+            signal_code: AtomicI32::new(0),
+            first_signal_at: AtomicU64::new(0),
+            signals_from: Instant::now(),
+            signal_ends_archon: AtomicBool::new(true),
         });
         install_panic_hook();
         install_signal_handlers(session);
@@ -160,7 +166,7 @@ impl Session {
     pub fn interrupted_code(&self) -> Option<i32> {
         match self.signal_code.load(Ordering::SeqCst) {
             0 => None,
-            code => i32::try_from(code).ok(),
+            code => Some(code),
         }
     }
 
@@ -234,42 +240,65 @@ fn install_panic_hook() {
 /// or on a second signal, the default action ends archon at once. Nothing else is recorded:
 /// only a workflow runs long enough for its end to be worth recording.
 ///
-/// signal-hook runs a signal's actions in the order they were registered:
-/// 1. until all are registered, the signal ends archon at once (a signal that came in between
-///    would otherwise find only some of them);
-/// 2. a second signal (the interrupt flag is already up) ends archon at once;
-/// 3. the exit code is noted and the interrupt flag raised;
-/// 4. before a workflow, the signal ends archon at once.
-///
-/// Only the first registration for a signal installs its handler and can fail (archon then keeps
-/// the default action); the others only add to the handler's list.
+/// One action a signal, [`on_signal`], so that a signal finds either all of archon's handling
+/// or none of it. If it cannot be registered, the signal keeps its default action.
 ///
 /// A signal that archon was started with ignored stays ignored: a shell script runs its
 /// background jobs so, and a Ctrl-C meant for the script must not end them.
 ///
 /// The first signal stops a workflow only when its runner next looks at the flag (between nodes
 /// and while a node runs); if archon is stuck elsewhere, such as waiting for another process's
-/// lock on telemetry's files, the second signal ends it.
+/// lock on telemetry's files, a second signal ends it.
 #[cfg(unix)]
-fn install_signal_handlers(session: &Session) {
+#[allow(unsafe_code)]
+fn install_signal_handlers(session: &'static Session) {
     use signal_hook::consts::{SIGINT, SIGTERM};
-    use signal_hook::flag;
-    let installing = Arc::new(AtomicBool::new(true));
     for (signal, code) in [(SIGINT, exit::INTERRUPTED), (SIGTERM, exit::TERMINATED)] {
         if ignored_from_the_start(signal) {
             continue;
         }
-        let installed = flag::register_conditional_default(signal, Arc::clone(&installing));
-        if installed.is_err() {
-            continue;
-        }
-        let code = usize::try_from(code).unwrap_or_default();
-        let _ = flag::register_conditional_default(signal, Arc::clone(&session.interrupt));
-        let _ = flag::register_usize(signal, Arc::clone(&session.signal_code), code);
-        let _ = flag::register(signal, Arc::clone(&session.interrupt));
-        let _ = flag::register_conditional_default(signal, Arc::clone(&session.signal_ends_archon));
+        // SAFETY: `on_signal` only does what a signal handler may: it loads and stores atomics,
+        // reads the monotonic clock (clock_gettime) and may run the default action (sigaction
+        // and raise, as signal-hook's own `flag::register_conditional_default` does). It takes
+        // no lock and allocates nothing.
+        let _ = unsafe {
+            signal_hook::low_level::register(signal, move || on_signal(session, signal, code))
+        };
     }
-    installing.store(false, Ordering::SeqCst);
+}
+
+/// A signal closer to the first than this is the same one sent twice: GNU `timeout` signals
+/// archon and then its whole process group, and a script may do the same.
+#[cfg(unix)]
+const SAME_SIGNAL_WITHIN: Duration = Duration::from_secs(1);
+
+/// The signal handler (see [`install_signal_handlers`]).
+#[cfg(unix)]
+fn on_signal(session: &Session, signal: libc::c_int, code: i32) {
+    let now = u64::try_from(session.signals_from.elapsed().as_millis())
+        .unwrap_or(u64::MAX - 1)
+        .saturating_add(1);
+    match session
+        .first_signal_at
+        .compare_exchange(0, now, Ordering::SeqCst, Ordering::SeqCst)
+    {
+        Ok(_) => {}
+        Err(first) => {
+            let within = u64::try_from(SAME_SIGNAL_WITHIN.as_millis()).unwrap_or(u64::MAX);
+            if now.saturating_sub(first) >= within {
+                // Asked again: the user will not wait for the workflow to stop.
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+            }
+            return;
+        }
+    }
+    // Noted before the check below: either the check sees that a workflow started and archon
+    // goes on, or the workflow, started after, sees the code when it returns.
+    session.signal_code.store(code, Ordering::SeqCst);
+    session.interrupt.store(true, Ordering::SeqCst);
+    if session.signal_ends_archon.load(Ordering::SeqCst) {
+        let _ = signal_hook::low_level::emulate_default_handler(signal);
+    }
 }
 
 /// Whether `signal` is ignored (`SIG_IGN`): archon has not touched it yet, so its parent ignored
@@ -287,4 +316,4 @@ fn ignored_from_the_start(signal: libc::c_int) -> bool {
 }
 
 #[cfg(not(unix))]
-fn install_signal_handlers(_session: &Session) {}
+fn install_signal_handlers(_session: &'static Session) {}

@@ -2,10 +2,10 @@
 //!
 //! Only in builds with the `telemetry` feature: a build without it has nothing to opt in to.
 
-use crate::commands::telemetry::POLICY_URL;
+use crate::commands::telemetry::{turn_off, POLICY_URL};
 use std::io::Write;
 use std::path::Path;
-use telemetry_runtime::consent::{Consent, ConsentSource, ConsentState};
+use telemetry_runtime::consent::{Consent, ConsentState};
 use telemetry_runtime::Environment;
 
 const MARKER: &str = ".first-run-completed";
@@ -22,12 +22,7 @@ fn text(consent: &Consent) -> String {
     // Already on (a variable, or a config.yaml copied from elsewhere): inviting the user to opt
     // in would be wrong; say what turned it on and how to turn it off.
     let choice = if consent.state == ConsentState::On {
-        // The variable outranks config.yaml, which `archon telemetry off` writes.
-        let turn_off = if consent.source == ConsentSource::ArchonTelemetry {
-            "unset ARCHON_TELEMETRY"
-        } else {
-            "archon telemetry off"
-        };
+        let turn_off = turn_off(&consent.source);
         format!(
             "Archon collects no usage data by default, but telemetry is on here:\n\
              it was turned on by {}.\n\

@@ -376,6 +376,40 @@ fn clear_with_telemetry_on_and_no_id_says_there_was_none() {
 }
 
 #[test]
+fn with_archon_telemetry_set_the_way_off_is_to_unset_it() {
+    let mut user = user();
+    user.seen_notice();
+    user.set("ARCHON_TELEMETRY", "1");
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(
+        stdout.contains("To turn it off:  unset ARCHON_TELEMETRY"),
+        "{stdout}"
+    );
+    user.expect(&["version"], 0);
+    let (stdout, _) = user.expect(&["telemetry", "clear"], 0);
+    assert!(
+        stdout.contains("To stop sending as well: unset ARCHON_TELEMETRY"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn on_changes_nothing_when_telemetry_files_cannot_be_written() {
+    let user = user();
+    user.seen_notice();
+    // A file where telemetry's folder belongs.
+    std::fs::write(user.archon_home().join("telemetry"), "").unwrap();
+    let (_, stderr) = user.expect(&["telemetry", "on"], 1);
+    assert!(
+        stderr.contains("Nothing was changed: telemetry is not on."),
+        "{stderr}"
+    );
+    assert!(!user.archon_home().join("config.yaml").exists());
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(!stdout.contains("Telemetry: ON"), "{stdout}");
+}
+
+#[test]
 fn inspect_prints_the_events_as_json() {
     let user = user();
     user.seen_notice();

@@ -91,25 +91,44 @@ pub struct ConsentChange {
     pub unchanged: bool,
 }
 
-/// `archon telemetry on`: records `telemetry.enabled: true`, creates the anonymous id, and
-/// notes the time so that nothing recorded before this moment is ever sent.
+/// `archon telemetry on`: creates the anonymous id, notes the time so that nothing recorded
+/// before this moment is ever sent, and records `telemetry.enabled: true`.
+///
+/// The choice is recorded last: if telemetry's files cannot be written, telemetry is not turned
+/// on (an error that says so, and nothing changed), rather than on with no id to send under.
+/// An id this call made is deleted again if config.yaml cannot be changed: the id exists only
+/// once the user has opted in.
 pub fn opt_in(env: &Environment) -> Result<ConsentChange, ControlError> {
     let store = store_of(env)?;
     let was_on = config::read_settings(&store.config_path()).is_ok_and(|s| s.enabled == Some(true));
-    config::set_value(
+    let io_error = |path: PathBuf| move |error| ControlError::Io { path, error };
+    let (id, created) =
+        identity::get_or_create_noting(&store).map_err(io_error(store.identity_path()))?;
+    let forget_new_id = || {
+        if created {
+            let _ = identity::clear(&store);
+        }
+    };
+    if !was_on {
+        let noted = state::update(&store, |s| {
+            s.opted_in_at = Some(format_timestamp(chrono::Utc::now()))
+        });
+        if let Err(error) = noted {
+            forget_new_id();
+            return Err(ControlError::Io {
+                path: store.dir(),
+                error,
+            });
+        }
+    }
+    if let Err(error) = config::set_value(
         &store.config_path(),
         "telemetry",
         "enabled",
         ConfigValue::Bool(true),
-    )
-    .map_err(ControlError::Config)?;
-    let io_error = |path: PathBuf| move |error| ControlError::Io { path, error };
-    let id = identity::get_or_create(&store).map_err(io_error(store.identity_path()))?;
-    if !was_on {
-        state::update(&store, |s| {
-            s.opted_in_at = Some(format_timestamp(chrono::Utc::now()))
-        })
-        .map_err(io_error(store.dir()))?;
+    ) {
+        forget_new_id();
+        return Err(ControlError::Config(error));
     }
     Ok(ConsentChange {
         effective: consent_of(env, &store),

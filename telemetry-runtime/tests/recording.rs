@@ -210,6 +210,30 @@ fn opting_out_is_recorded_even_when_the_queue_cannot_be_emptied() {
     assert!(config.contains("enabled: false"), "{config}");
 }
 
+#[test]
+fn opting_in_changes_nothing_when_telemetry_files_cannot_be_written() {
+    let home = Home::new();
+    // A file where telemetry's folder belongs: no id, no queue.
+    std::fs::create_dir_all(home.store().config_path().parent().unwrap()).unwrap();
+    std::fs::write(home.store().dir(), "").unwrap();
+    let error = control::opt_in(&home.env()).unwrap_err();
+    assert!(matches!(error, control::ControlError::Io { .. }), "{error}");
+    assert!(
+        !home.store().config_path().exists(),
+        "the choice is not recorded"
+    );
+}
+
+#[test]
+fn opting_in_forgets_the_new_id_when_config_yaml_cannot_be_changed() {
+    let home = Home::new();
+    std::fs::create_dir_all(home.store().config_path().parent().unwrap()).unwrap();
+    std::fs::write(home.store().config_path(), "telemetry: [unclosed\n").unwrap();
+    let error = control::opt_in(&home.env()).unwrap_err();
+    assert!(matches!(error, control::ControlError::Config(_)), "{error}");
+    assert!(!home.store().identity_path().exists());
+}
+
 /// Records `count` events in `env`'s consent state, a little apart so their timestamps differ.
 fn record_apart(env: &Environment, count: usize) {
     let telemetry = Telemetry::start_with_key(env.clone(), Some(TEST_KEY));

@@ -50,11 +50,9 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
         TelemetryCommand::Inspect(args) => inspect(env, &args),
         TelemetryCommand::Clear => {
             let telemetry = session.telemetry();
-            let result = clear(
-                env,
-                telemetry.consent().state == ConsentState::On,
-                telemetry.created_id(),
-            );
+            let consent = telemetry.consent();
+            let on_by = (consent.state == ConsentState::On).then_some(&consent.source);
+            let result = clear(env, on_by, telemetry.created_id());
             // This run's own events carry the id just deleted: none of them is kept.
             session.telemetry().stop();
             result
@@ -93,7 +91,7 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
             Ok(exit::SUCCESS)
         }
         // This build never makes an id, so none will replace the one deleted.
-        TelemetryCommand::Clear => clear(env, false, false),
+        TelemetryCommand::Clear => clear(env, None, false),
         TelemetryCommand::Policy => {
             outln!("This archon was {BUILT_WITHOUT}: it records and sends nothing.")?;
             outln!()?;
@@ -117,6 +115,25 @@ fn policy() -> Result<i32, CommandError> {
     outln!("  {POLICY_URL}")?;
     outln!("  (docs/telemetry.md in archon's repository)")?;
     Ok(exit::SUCCESS)
+}
+
+/// How to turn telemetry off when `source` turned it on: the variable outranks config.yaml,
+/// which `archon telemetry off` writes.
+pub fn turn_off(source: &telemetry_runtime::consent::ConsentSource) -> &'static str {
+    match source {
+        telemetry_runtime::consent::ConsentSource::ArchonTelemetry => "unset ARCHON_TELEMETRY",
+        _ => "archon telemetry off",
+    }
+}
+
+/// [`control_error`], saying for a file error (`ControlError::Io`) what became of the command.
+fn with_outcome(error: ControlError, outcome: &str) -> CommandError {
+    match error {
+        ControlError::Io { .. } => {
+            CommandError::failed(ErrorClass::Io, format!("{error}\n{outcome}"))
+        }
+        other => control_error(other),
+    }
 }
 
 fn control_error(error: ControlError) -> CommandError {
@@ -158,7 +175,9 @@ fn control_error_after(error: ControlError, done: &str) -> CommandError {
 
 #[cfg(feature = "telemetry")]
 fn on(env: &Environment) -> Result<i32, CommandError> {
-    let change = control::opt_in(env).map_err(control_error)?;
+    // The id and the opt-in time are written before config.yaml: a failure there changed nothing.
+    let change = control::opt_in(env)
+        .map_err(|error| with_outcome(error, "Nothing was changed: telemetry is not on."))?;
     if change.unchanged {
         outln!("Telemetry was already on.")?;
     } else {
@@ -195,7 +214,14 @@ fn on(env: &Environment) -> Result<i32, CommandError> {
 }
 
 fn off(env: &Environment) -> Result<i32, CommandError> {
-    let change = control::opt_out(env).map_err(control_error)?;
+    // A file error comes after config.yaml was written (see `control::opt_out`).
+    let change = control::opt_out(env).map_err(|error| {
+        with_outcome(
+            error,
+            "telemetry.enabled: false was recorded, so nothing more is sent, but the events \
+             already waiting could not be deleted.",
+        )
+    })?;
     if change.unchanged {
         outln!("Telemetry was already off. Nothing will be sent.")?;
     } else {
@@ -224,10 +250,15 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
     Ok(exit::SUCCESS)
 }
 
-/// `still_on`: telemetry is on as this run resolved consent (clearing the id does not change
-/// that), so a new id will be made. `made_by_this_run`: there was no id until this run started
-/// (telemetry is on, so it made one), so there was none of the user's to delete.
-fn clear(env: &Environment, still_on: bool, made_by_this_run: bool) -> Result<i32, CommandError> {
+/// `on_by`: what keeps telemetry on as this run resolved consent, if it is on (clearing the id
+/// does not change that), so a new id will be made. `made_by_this_run`: there was no id until
+/// this run started (telemetry is on, so it made one), so there was none of the user's to
+/// delete.
+fn clear(
+    env: &Environment,
+    on_by: Option<&telemetry_runtime::consent::ConsentSource>,
+    made_by_this_run: bool,
+) -> Result<i32, CommandError> {
     let cleared = control::clear_identity(env).map_err(control_error)?;
     if cleared.existed && !made_by_this_run {
         outln!("Deleted your anonymous id, and the events on this machine that carry it.")?;
@@ -239,11 +270,11 @@ fn clear(env: &Environment, still_on: bool, made_by_this_run: bool) -> Result<i3
         1 => outln!("  1 event waiting to be sent with it was deleted, not sent.")?,
         n => outln!("  {n} events waiting to be sent with it were deleted, not sent.")?,
     }
-    if still_on {
+    if let Some(source) = on_by {
         outln!(
             "Telemetry is still on: a new, unrelated id will be made the next time archon runs."
         )?;
-        outln!("To stop sending as well: archon telemetry off")?;
+        outln!("To stop sending as well: {}", turn_off(source))?;
     }
     Ok(exit::SUCCESS)
 }
@@ -418,7 +449,10 @@ pub fn render_status(status: &Status) -> String {
         line(format!("To turn it on:   {how}"));
     }
     if status.consent.state != ConsentState::Off {
-        line("To turn it off:  archon telemetry off   (or set DO_NOT_TRACK=1)".into());
+        line(format!(
+            "To turn it off:  {}   (or set DO_NOT_TRACK=1)",
+            turn_off(&status.consent.source)
+        ));
     }
     line("To inspect:      archon telemetry inspect".into());
     line(format!("Policy:          {POLICY_URL}"));

@@ -682,6 +682,32 @@ fn a_signal_ends_archon_when_its_reader_has_stopped_reading() {
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
 }
 
+/// An interrupted node is asked to stop (SIGTERM) and can clean up; it is killed only if it has
+/// not ended within a grace period.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_interrupted_node_is_asked_to_stop_and_can_clean_up() {
+    use std::os::unix::process::ExitStatusExt;
+    let user = user();
+    user.seen_notice();
+    user.write_workflow(
+        "tidy.yaml",
+        "name: tidy\ndescription: cleans up when stopped\nnodes:\n  - id: tidy\n    bash: |\n      trap 'echo cleaned > cleaned; exit 0' TERM\n      touch started\n      sleep 3 &\n      wait\n",
+    );
+    let mut child = user.spawn_quietly(&["workflow", "run", "tidy"]);
+    assert!(wait_until(Duration::from_secs(20), || user
+        .project()
+        .join("started")
+        .exists()));
+    // To archon alone, as `kill` or a service manager sends it: the node hears it from archon.
+    let status = terminate(&mut child);
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    assert!(
+        user.project().join("cleaned").exists(),
+        "the node's trap ran"
+    );
+}
+
 /// A shell script runs its background jobs with Ctrl-C ignored, so that a Ctrl-C meant for the
 /// script leaves them running: archon keeps a signal ignored that it was started with.
 #[cfg(unix)]

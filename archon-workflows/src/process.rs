@@ -22,6 +22,9 @@ const MAX_LINE_BYTES: usize = 64 * 1024;
 /// How often a process is checked while an interrupt flag is watched.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
+/// How long a node asked to stop (SIGTERM) has to clean up before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
 /// How long to wait, after the process exited, for the rest of its output. A process that left
 /// a background child holding the output pipes (`server &`) would otherwise hold the workflow
 /// forever; after this grace period its remaining output is still copied, in the background.
@@ -34,7 +37,7 @@ pub(crate) enum Exit {
     Code(i32),
     /// A signal killed it (Unix).
     Signal(i32),
-    /// The interrupt flag was raised and archon killed it.
+    /// The interrupt flag was raised and archon stopped it.
     Interrupted,
     /// Its status could not be read.
     Unknown,
@@ -145,16 +148,45 @@ fn wait(child: &mut Child, interrupt: Option<&AtomicBool>, spawned_at: Instant) 
             Err(_) => return Exit::Unknown,
         }
         if interrupt.load(Ordering::SeqCst) {
-            // SIGKILL to the direct child only; programs it started are usually in our process
-            // group and got the same Ctrl-C that raised the flag.
-            let _ = child.kill();
-            let _ = child.wait();
+            stop(child);
             return Exit::Interrupted;
         }
         thread::sleep(next_check.saturating_duration_since(Instant::now()));
         pause = (pause * 2).min(POLL_INTERVAL);
         next_check += pause;
     }
+}
+
+/// Stops `child` for an interrupted workflow: asks with SIGTERM, as `kill` would, so that it can
+/// clean up (a shell script's `trap`, an assistant's own shutdown), and kills it if it has not
+/// ended within [`STOP_GRACE`]. Only the direct child is signalled: programs it started are
+/// usually in archon's process group and got the same Ctrl-C that raised the flag.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn stop(child: &mut Child) {
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) with a valid signal on the pid of our own child, which has not been
+        // waited for yet (so the pid cannot have been reused).
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + STOP_GRACE;
+        while Instant::now() < deadline {
+            if !matches!(child.try_wait(), Ok(None)) {
+                return;
+            }
+            thread::sleep(POLL_INTERVAL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Elsewhere there is no asking: the child is killed.
+#[cfg(not(unix))]
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn exit_of(status: ExitStatus) -> Exit {

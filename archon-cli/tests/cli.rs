@@ -17,6 +17,22 @@ fn user() -> User {
 
 const NOTICE: &str = "Archon collects no usage data by default.";
 
+/// Writes `.archon/workflows/NAME.yaml` in the project: a workflow of one node, `NAME`, that
+/// runs `bash` (a YAML value: a plain line, or `|` and an indented block).
+fn write_one_node_workflow(user: &User, name: &str, bash: &str) {
+    user.write_workflow(
+        &format!("{name}.yaml"),
+        &format!("name: {name}\ndescription: a test\nnodes:\n  - id: {name}\n    bash: {bash}\n"),
+    );
+}
+
+/// Waits (up to 20 s) for a node to create `file` in the project folder.
+fn node_made(user: &User, file: &str) -> bool {
+    wait_until(Duration::from_secs(20), || {
+        user.project().join(file).exists()
+    })
+}
+
 #[test]
 fn help_lists_the_commands() {
     let (stdout, _) = user().expect(&["--help"], 0);
@@ -490,10 +506,7 @@ fn sigterm_stops_a_running_workflow_which_records_143_and_ends_killed_by_it() {
     use std::os::unix::process::ExitStatusExt;
     let user = user();
     user.seen_notice();
-    user.write_workflow(
-        "slow.yaml",
-        "name: slow\ndescription: waits\nnodes:\n  - id: wait\n    bash: sleep 30\n",
-    );
+    write_one_node_workflow(&user, "slow", "sleep 30");
     let mut child = user.spawn_quietly(&["workflow", "run", "slow"]);
     // Wait until the workflow has started (its run_started event is recorded).
     let started = wait_until(Duration::from_secs(20), || {
@@ -552,16 +565,14 @@ fn a_second_signal_ends_a_workflow_that_has_not_stopped() {
     use std::os::unix::process::ExitStatusExt;
     let user = user();
     user.seen_notice();
-    user.write_workflow(
-        "wait.yaml",
-        "name: wait\ndescription: waits\nnodes:\n  - id: wait\n    bash: echo $$ > node.pid && touch started && sleep 5\n",
+    write_one_node_workflow(
+        &user,
+        "wait",
+        "echo $$ > node.pid && touch started && sleep 5",
     );
     let mut child = user.spawn_quietly(&["workflow", "run", "wait"]);
     // The node runs, so the workflow has started.
-    assert!(wait_until(Duration::from_secs(20), || user
-        .project()
-        .join("started")
-        .exists()));
+    assert!(node_made(&user, "started"));
     // Once stopped, archon must write its events, under a lock it cannot have now.
     let lock = hold_store_lock(&user.archon_home());
     let node = std::fs::read_to_string(user.project().join("node.pid")).unwrap();
@@ -597,22 +608,15 @@ fn a_signal_after_the_last_node(node_seconds: &str) {
     use std::os::unix::process::ExitStatusExt;
     let user = user();
     user.seen_notice();
-    user.write_workflow(
-        "short.yaml",
-        &format!(
-            "name: short\ndescription: waits a little\nnodes:\n  - id: wait\n    bash: touch started && sleep {node_seconds} && touch done\n"
-        ),
+    write_one_node_workflow(
+        &user,
+        "short",
+        &format!("touch started && sleep {node_seconds} && touch done"),
     );
     let mut child = user.spawn_quietly(&["workflow", "run", "short"]);
-    assert!(wait_until(Duration::from_secs(20), || user
-        .project()
-        .join("started")
-        .exists()));
+    assert!(node_made(&user, "started"));
     let lock = hold_store_lock(&user.archon_home());
-    assert!(wait_until(Duration::from_secs(20), || user
-        .project()
-        .join("done")
-        .exists()));
+    assert!(node_made(&user, "done"));
     // The runner sees the node end within milliseconds and then waits for the lock. (Should the
     // signal come before that, the node is stopped instead: the same end either way.)
     std::thread::sleep(Duration::from_millis(300));
@@ -660,9 +664,10 @@ fn a_signal_ends_archon_when_its_reader_has_stopped_reading() {
     use std::os::unix::process::ExitStatusExt;
     let user = user();
     user.seen_notice();
-    user.write_workflow(
-        "flood.yaml",
-        "name: flood\ndescription: prints a lot\nnodes:\n  - id: flood\n    bash: touch started && yes archon | head -c 1000000 && sleep 30\n",
+    write_one_node_workflow(
+        &user,
+        "flood",
+        "touch started && yes archon | head -c 1000000 && sleep 30",
     );
     // Archon's stdout is a pipe this test never reads: it fills, and the thread that copies
     // the node's output blocks on it.
@@ -672,10 +677,7 @@ fn a_signal_ends_archon_when_its_reader_has_stopped_reading() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    assert!(wait_until(Duration::from_secs(20), || user
-        .project()
-        .join("started")
-        .exists()));
+    assert!(node_made(&user, "started"));
     std::thread::sleep(Duration::from_millis(300));
     send_signal(&child, libc::SIGTERM);
     let status = ended_within(&mut child, Duration::from_secs(15)).expect("archon ends");
@@ -690,15 +692,13 @@ fn an_interrupted_node_is_asked_to_stop_and_can_clean_up() {
     use std::os::unix::process::ExitStatusExt;
     let user = user();
     user.seen_notice();
-    user.write_workflow(
-        "tidy.yaml",
-        "name: tidy\ndescription: cleans up when stopped\nnodes:\n  - id: tidy\n    bash: |\n      trap 'echo cleaned > cleaned; exit 0' TERM\n      touch started\n      sleep 3 &\n      wait\n",
+    write_one_node_workflow(
+        &user,
+        "tidy",
+        "|\n      trap 'echo cleaned > cleaned; exit 0' TERM\n      touch started\n      sleep 3 &\n      wait",
     );
     let mut child = user.spawn_quietly(&["workflow", "run", "tidy"]);
-    assert!(wait_until(Duration::from_secs(20), || user
-        .project()
-        .join("started")
-        .exists()));
+    assert!(node_made(&user, "started"));
     // To archon alone, as `kill` or a service manager sends it: the node hears it from archon.
     let status = terminate(&mut child);
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
@@ -715,10 +715,7 @@ fn an_interrupted_node_is_asked_to_stop_and_can_clean_up() {
 fn a_signal_ignored_when_archon_starts_stays_ignored() {
     let user = user();
     user.seen_notice();
-    user.write_workflow(
-        "wait.yaml",
-        "name: wait\ndescription: waits\nnodes:\n  - id: wait\n    bash: touch started && sleep 1 && touch done\n",
-    );
+    write_one_node_workflow(&user, "wait", "touch started && sleep 1 && touch done");
     let archon = user.binary.to_str().unwrap();
     let mut child = user
         .command_of(
@@ -729,10 +726,7 @@ fn a_signal_ignored_when_archon_starts_stays_ignored() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    assert!(wait_until(Duration::from_secs(20), || user
-        .project()
-        .join("started")
-        .exists()));
+    assert!(node_made(&user, "started"));
     send_signal(&child, libc::SIGINT);
     let status = ended_within(&mut child, Duration::from_secs(20)).expect("archon ends");
     assert_eq!(status.code(), Some(0), "{status:?}");

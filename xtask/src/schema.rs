@@ -167,6 +167,21 @@ mod tests {
         }
     }
 
+    /// A new property for the tests that add one.
+    fn retry_count() -> telemetry_schema::FieldSchema {
+        edit::new_field(
+            "retry_count",
+            "How many times it was retried.",
+            edit::property(
+                ValueKind::Integer {
+                    minimum: 0,
+                    maximum: 255,
+                },
+                false,
+            ),
+        )
+    }
+
     fn breaking_kinds(changed: &Catalog) -> Vec<(String, ChangeKind)> {
         let (breaking, _) = changes_after(changed);
         breaking.into_iter().map(|c| (c.event, c.kind)).collect()
@@ -365,17 +380,7 @@ mod tests {
             },
         ]);
         let changed = edit::event(&edit::real(), "workflow.run_started", None, |fields| {
-            fields.push(edit::new_field(
-                "retry_count",
-                "How many times it was retried.",
-                edit::property(
-                    ValueKind::Integer {
-                        minimum: 0,
-                        maximum: 255,
-                    },
-                    false,
-                ),
-            ));
+            fields.push(retry_count());
             edit::field(fields, "provider").property.kind = ValueKind::Enum {
                 values: more_values,
             };
@@ -458,17 +463,7 @@ mod tests {
     fn a_property_added_to_a_released_version_is_optional_until_the_version_is_raised() {
         let old_lock = lock_of(&edit::real());
         let added = edit::event(&edit::real(), "workflow.run_started", None, |fields| {
-            fields.push(edit::new_field(
-                "retry_count",
-                "How many times it was retried.",
-                edit::property(
-                    ValueKind::Integer {
-                        minimum: 0,
-                        maximum: 255,
-                    },
-                    false,
-                ),
-            ));
+            fields.push(retry_count());
         });
         // Archons installed before send version 1 without it: their events must still match.
         let new_lock = json_schema::render(&added, Some(&old_lock));

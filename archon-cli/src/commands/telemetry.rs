@@ -126,58 +126,58 @@ pub fn turn_off(source: &telemetry_runtime::consent::ConsentSource) -> &'static 
     }
 }
 
-/// [`control_error`], saying for a file error (`ControlError::Io`) what became of the command.
-fn with_outcome(error: ControlError, outcome: &str) -> CommandError {
-    match error {
-        ControlError::Io { .. } => {
-            CommandError::failed(ErrorClass::Io, format!("{error}\n{outcome}"))
-        }
-        other => control_error(other),
-    }
+fn control_error(error: ControlError) -> CommandError {
+    control_error_saying(error, None)
 }
 
-fn control_error(error: ControlError) -> CommandError {
+/// The command error for `error`; `io_outcome`: what became of the command when one of
+/// telemetry's files could not be written (`ControlError::Io`), if the command can say.
+fn control_error_saying(error: ControlError, io_outcome: Option<&str>) -> CommandError {
     match error {
+        ControlError::Config(config) => config_error(&config, "Nothing was changed."),
         ControlError::OptOutNotRecorded {
             config,
-            waiting_deleted: true,
-        } => control_error_after(
-            ControlError::Config(config),
-            "The events waiting to be sent were deleted, but telemetry.enabled could not be set \
-             to false.",
+            waiting_deleted,
+        } => config_error(
+            &config,
+            if waiting_deleted {
+                "The events waiting to be sent were deleted, but telemetry.enabled could not be \
+                 set to false."
+            } else {
+                "Nothing was changed."
+            },
         ),
-        ControlError::OptOutNotRecorded { config, .. } => {
-            control_error_after(ControlError::Config(config), "Nothing was changed.")
-        }
-        other => control_error_after(other, "Nothing was changed."),
+        ControlError::NoHome => CommandError::usage(ErrorClass::Io, error.to_string()),
+        ControlError::Io { .. } => CommandError::failed(
+            ErrorClass::Io,
+            match io_outcome {
+                Some(outcome) => format!("{error}\n{outcome}"),
+                None => error.to_string(),
+            },
+        ),
     }
 }
 
-/// [`control_error`] for a command that had done something (`done`) when config.yaml could not
-/// be changed.
-fn control_error_after(error: ControlError, done: &str) -> CommandError {
-    match error {
+/// config.yaml could not be read or changed; `done`: what became of the command.
+fn config_error(config: &telemetry_runtime::config::ConfigError, done: &str) -> CommandError {
+    if config.io {
         // The file or its folder cannot be read or written (a read-only home): a failure, not
         // a mistake in the file.
-        ControlError::Config(config) if config.io => {
-            CommandError::failed(ErrorClass::Io, format!("{config}\n{done}"))
-        }
-        ControlError::Config(config) => CommandError::usage(
+        CommandError::failed(ErrorClass::Io, format!("{config}\n{done}"))
+    } else {
+        CommandError::usage(
             ErrorClass::ConfigInvalid,
             format!("{config}\n{done} Fix the file (or remove it) and try again."),
-        ),
-        ControlError::NoHome => CommandError::usage(ErrorClass::Io, error.to_string()),
-        ControlError::Io { .. } | ControlError::OptOutNotRecorded { .. } => {
-            CommandError::failed(ErrorClass::Io, error.to_string())
-        }
+        )
     }
 }
 
 #[cfg(feature = "telemetry")]
 fn on(env: &Environment) -> Result<i32, CommandError> {
     // The id and the opt-in time are written before config.yaml: a failure there changed nothing.
-    let change = control::opt_in(env)
-        .map_err(|error| with_outcome(error, "Nothing was changed: telemetry is not on."))?;
+    let change = control::opt_in(env).map_err(|error| {
+        control_error_saying(error, Some("Nothing was changed: telemetry is not on."))
+    })?;
     if change.unchanged {
         outln!("Telemetry was already on.")?;
     } else {
@@ -216,10 +216,12 @@ fn on(env: &Environment) -> Result<i32, CommandError> {
 fn off(env: &Environment) -> Result<i32, CommandError> {
     // A file error comes after config.yaml was written (see `control::opt_out`).
     let change = control::opt_out(env).map_err(|error| {
-        with_outcome(
+        control_error_saying(
             error,
-            "telemetry.enabled: false was recorded, so nothing more is sent, but the events \
-             already waiting could not be deleted.",
+            Some(
+                "telemetry.enabled: false was recorded, so nothing more is sent, but the events \
+                 already waiting could not be deleted.",
+            ),
         )
     })?;
     if change.unchanged {

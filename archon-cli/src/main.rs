@@ -6,7 +6,7 @@
 //! starts detached when there is something to send.
 //!
 //! Built without the `telemetry` feature (`--no-default-features`), archon records nothing,
-//! shows no notice and has no delivery process: see [`session`].
+//! shows no notice and has no delivery process: see `session.rs`.
 
 mod cli;
 mod commands;
@@ -29,7 +29,7 @@ fn main() {
     let code = match cli::Cli::try_parse() {
         Ok(cli) => {
             // A panic is reported by the panic hook (and printed by Rust's own); here it only
-            // becomes the exit code, after telemetry has been completed.
+            // becomes the exit code, which telemetry is then completed with.
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 commands::run(cli.command, session)
             }))

@@ -51,8 +51,9 @@ fn text(consent: &Consent) -> String {
 }
 
 /// Prints the notice if this home has not seen it and telemetry is not off, and returns
-/// whether this run is the one that showed it. The marker is written first, so a home that
-/// cannot be written never shows it on every run.
+/// whether this run is the one that showed it. The marker is created first and the notice is
+/// printed only if that worked: a home that cannot be written shows no notice, rather than one
+/// on every run.
 ///
 /// `print` is false for `archon telemetry ...`, which is about telemetry already: telling that
 /// run how to turn telemetry on and inspect it would only be noise, so it marks the notice as

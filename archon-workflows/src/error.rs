@@ -9,7 +9,8 @@ pub struct WorkflowError {
     pub file: String,
     /// The line of the file the problem is on, when known (1-based).
     pub line: Option<u64>,
-    /// What is wrong, for a human (`unknown dependency `lint` of node `test``).
+    /// What is wrong, for a human (``node `test` depends on `lint`, which is not a node of this
+    /// workflow``).
     pub problem: String,
     /// The name the file declares, when it got far enough to declare one. [`Loaded::find`] uses
     /// it to say "this workflow is broken" rather than "no such workflow".

@@ -7,12 +7,12 @@ use crate::model::NodeKind;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FailureKind {
     /// The node ran and failed: a non-zero exit code, or a `command:` prompt that could not be
-    /// found when the node started.
+    /// found or read when the node started.
     NodeFailed,
     /// The assistant's command-line program (`claude`, `codex`) is not installed.
     AssistantNotInstalled,
     /// The node's process could not be started (`sh` missing, permission denied, a prompt too
-    /// long for the command line, a prompt file that cannot be read, ...).
+    /// long for the command line, ...).
     StartFailed,
     /// The node was stopped: killed by a signal, exited with the shell's code for SIGINT or
     /// SIGTERM (130, 143), or stopped through [`RunOptions::interrupt`](crate::RunOptions).

@@ -20,8 +20,8 @@
 //!     command: archon-review-code  # the prompt in .archon/commands/<name>.md, or a bundled one
 //! ```
 //!
-//! [`load`] finds and validates the workflows of a directory; [`Loaded::find`] picks one by name;
-//! [`run`] runs it, telling a [`RunObserver`] of each node's process and each failure. This crate
+//! [`load()`] finds and validates the workflows of a directory; [`Loaded::find`] picks one by name;
+//! [`run()`] runs it, telling a [`RunObserver`] of each node's process and each failure. This crate
 //! knows nothing about telemetry: its failure categories ([`NodeKind`], [`FailureKind`],
 //! [`Retryability`]) carry no user text, and the caller maps them.
 //!

@@ -20,7 +20,9 @@ type UserFile = (PathBuf, Result<Workflow, WorkflowError>);
 pub struct Loaded {
     /// The workflows that can run, sorted by name; at most one per name.
     pub workflows: Vec<Workflow>,
-    /// The files that cannot be used, in the order they were read. A bundled workflow whose name
+    /// The files that cannot be used: folders that cannot be read and files that declare no
+    /// name, in path order, then the others by the name they declare, then bundled workflows
+    /// that do not load. A bundled workflow whose name
     /// a broken user file declares is not in `workflows` either: the user meant to replace it.
     pub problems: Vec<WorkflowError>,
 }

@@ -42,9 +42,9 @@ pub struct RunOptions {
     pub default_provider: Provider,
     /// Programs to run instead of `claude` / `codex` from `PATH`.
     pub assistant_programs: AssistantPrograms,
-    /// When set and raised (a Ctrl-C or SIGTERM handler, say), the running node is killed, no
-    /// further node starts, and the run ends with an [`FailureKind::Interrupted`] failure within
-    /// a few tens of milliseconds.
+    /// When set and raised (a Ctrl-C or SIGTERM handler, say), the running node is sent
+    /// SIGTERM (and killed if it has not ended within 5 s), no further node starts, and the run
+    /// ends with a [`FailureKind::Interrupted`] failure.
     pub interrupt: Option<Arc<AtomicBool>>,
 }
 

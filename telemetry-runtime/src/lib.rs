@@ -2,10 +2,11 @@
 //! delivery loop, which runs in a separate program so that archon never waits for it (its
 //! requests to PostHog are in the `telemetry-posthog` crate, which archon does not link).
 //!
-//! The rest of archon uses three things: [`Telemetry::start`] once, [`Telemetry::record`] for
+//! Recording goes through [`Telemetry`]: [`Telemetry::start`] once, [`Telemetry::record`] for
 //! each event (only `#[telemetry_event]` structs from `telemetry-schema` are accepted), and
-//! [`Telemetry::finish`] at exit. The `archon telemetry` commands use [`control`]. There is no
-//! API that takes an event name and a map of values.
+//! [`Telemetry::finish`] at exit. The `archon telemetry` commands use [`control`], and archon's
+//! own settings in config.yaml use [`config`]. There is no API that takes an event name and a
+//! map of values.
 
 pub mod build_config;
 pub mod config;

@@ -11,9 +11,11 @@ use std::collections::HashSet;
 use std::io;
 use uuid::Uuid;
 
-/// The queue's size cap in bytes (about 7,000 events).
+/// The queue's size cap in bytes (about 10,000 events of 450 to 500 bytes): an append that
+/// takes the queue past it compacts the queue.
 pub const MAX_QUEUE_BYTES: u64 = 5 * 1024 * 1024;
-/// The queue's cap in events.
+/// The cap in events that compaction applies too (it cuts the queue to 90 % of both caps). It
+/// is not checked on each append, so between compactions the queue can hold somewhat more.
 pub const MAX_QUEUE_EVENTS: usize = 10_000;
 /// A queue file larger than this was not written by archon and is not read at all.
 const MAX_READABLE_BYTES: u64 = 2 * MAX_QUEUE_BYTES;

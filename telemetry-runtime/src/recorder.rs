@@ -3,13 +3,16 @@
 //! [`Telemetry::start`] decides once per process what recording means (nothing, local only,
 //! queued, or printed for debugging); [`Telemetry::record`] accepts only `#[telemetry_event]`
 //! structs from the catalog; [`Telemetry::finish`] writes what is pending and starts the
-//! delivery process when there is something to send. None of it can fail, panic or print:
-//! problems degrade telemetry and are explained by `archon telemetry status`.
+//! delivery process when there is something to send. None of it can fail or panic, and nothing
+//! is printed but the events `ARCHON_TELEMETRY_DEBUG` asks for: problems degrade telemetry and
+//! are explained by `archon telemetry status`.
 //!
-//! Events recorded in a process's first second are kept in memory and written together when it
-//! finishes (or once that second is over): most archon commands are short, and one append under
-//! the lock costs them a third of three. A command that runs longer writes each event as it
-//! happens, so a process killed mid-workflow loses at most its first second's events.
+//! Events recorded in a process's first second are kept in memory and written in one append
+//! under the lock: by [`Telemetry::finish`] or an explicit [`Telemetry::flush`], by the first
+//! event recorded after that second, or once 64 KiB are pending (there is no timer). A short
+//! command records about three events, so this saves it two of three lock-and-append rounds. A
+//! command that runs longer writes each later event as it happens, so a process killed
+//! mid-workflow loses at most its first second's events.
 
 use crate::build_config;
 use crate::config;
@@ -56,8 +59,9 @@ struct Pending {
 enum Mode {
     /// Nothing at all.
     Off,
-    /// Kept in the recent events for `inspect`, never queued: telemetry is undecided, or on in
-    /// a build that cannot send.
+    /// Kept in the recent events for `inspect`, never queued: telemetry is undecided, on in a
+    /// build that cannot send, on without an anonymous id (it could not be created), or on in
+    /// the run that showed the first-run notice.
     LocalOnly { distinct_id: Option<Uuid> },
     /// Queued for delivery and kept in the recent events.
     Queue { distinct_id: Uuid },

@@ -7,7 +7,7 @@
 //!     queue.jsonl                   events waiting to be sent, one wire object a line
 //!     recent.jsonl                  the last events kept locally or gone from the queue, for `inspect`
 //!     state.json                    opt-in time, delivery outcomes, dropped-event counts
-//!     lock                          held briefly while any of the above is changed
+//!     lock                          held briefly while the queue, the recent events, the state or the id is changed (not config.yaml)
 //!     delivery.lock                 held by the delivery process for as long as it runs
 //! ```
 

@@ -346,7 +346,7 @@ fn many_events_in_the_first_second_are_written_before_they_pile_up() {
     for _ in 0..1000 {
         telemetry.record(&invoked());
     }
-    // About 700 bytes each: written every 64 KiB or so, not held to the end.
+    // About 450 bytes each: written every 64 KiB or so, not held to the end.
     let written = queue::read(&home.store()).unwrap().events.len();
     assert!((900..1000).contains(&written), "{written}");
     std::mem::forget(telemetry);

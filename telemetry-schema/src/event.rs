@@ -5,7 +5,7 @@ use crate::property::{Property, PropertySchema};
 use serde_json::{Map, Value};
 
 /// The description of an event, fixed at compile time. `#[telemetry_event]` makes one for each
-/// event and registers it in the [catalog](crate::events).
+/// event and registers it in the [catalog](crate::EVENTS).
 #[derive(Debug)]
 pub struct EventSchema {
     /// The name sent as PostHog's `event`, such as `workflow.run_started`.

@@ -3,8 +3,8 @@
 
 use crate::{EnumValue, TelemetryEnum};
 
-/// The workflows bundled with archon. Only these names are ever sent; the CLI's bundled workflow
-/// files must use exactly these names (archon-cli has a test for it).
+/// The workflows bundled with archon. Only these names are ever sent; the bundled workflow files
+/// (in archon-workflows) must use exactly these names (archon-cli has a test for it).
 pub const BUNDLED_WORKFLOWS: &[&str] = &[
     "archon-assist",
     "archon-comprehensive-pr-review",
@@ -37,9 +37,10 @@ const VALUES: &[EnumValue] = &[
 
 /// A workflow's name as telemetry may send it.
 ///
-/// The only constructor is [`WorkflowName::sanitize`]: a name that is exactly one of
-/// [`BUNDLED_WORKFLOWS`] is kept, and anything else (a workflow the user wrote, or a bundled
-/// name with different case or surrounding spaces) becomes `user-defined`.
+/// Made only by [`WorkflowName::sanitize`], where a name that is exactly one of
+/// [`BUNDLED_WORKFLOWS`] is kept and anything else (a workflow the user wrote, or a bundled name
+/// with different case or surrounding spaces) becomes `user-defined`, or by
+/// [`WorkflowName::user_defined`]; no constructor takes a name through unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WorkflowName {
     /// Position in `VALUES`.

@@ -255,7 +255,7 @@ impl Home {
         let mut env = vec![("ARCHON_HOME", archon_home.display().to_string())];
         match setting {
             Setting::Off => env.push(("DO_NOT_TRACK", "1".into())),
-            // Nothing to turn off; `DO_NOT_TRACK` would not change a thing.
+            // Not built in: nothing to turn off. Undecided: nothing set, on purpose.
             Setting::NotBuiltIn | Setting::Undecided => {}
             Setting::OffByConfig => {
                 std::fs::write(

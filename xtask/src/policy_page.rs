@@ -207,7 +207,8 @@ fn example(catalog: &Catalog) -> String {
 
 /// A plausible value for the example: `null` for an optional property, otherwise the first
 /// value it can take. Build constants have no value in the catalog (it depends on the build), so
-/// the two archon has get a typical one by name.
+/// archon's two (`archon_version`, `archon_git_commit`) get a typical value, chosen by property
+/// name.
 fn example_value(field: &FieldSchema) -> Value {
     if field.property.optional {
         return Value::Null;

@@ -12,8 +12,8 @@ use crate::session::Session;
 use std::fmt;
 use telemetry_schema::{ErrorClass, ErrorSite};
 
-/// A command that could not do its job. `main` prints it as `error: ...` and exits with
-/// `code`.
+/// A command that could not do its job. [`run`] prints it as `error: ...` and returns `code`,
+/// which archon exits with.
 #[derive(Debug)]
 pub struct CommandError {
     /// What went wrong and, where there is one, the fix. Printed, never sent.

@@ -1,7 +1,9 @@
 //! archon's `config.yaml`: reading the telemetry settings strictly, and changing one value
 //! without disturbing anything else the user wrote (other keys, comments, formatting).
 //!
-//! Reading uses `serde-saphyr`, a strict parser with limits against alias bombs; editing uses
+//! Reading uses `serde-saphyr`, a strict parser with limits against alias bombs, except that a
+//! plain file (`section:` and `key: word` lines, the form archon writes) is read by `quick`
+//! without the parser, with the same answer and without loading the parser's code; editing uses
 //! `yaml-edit`, which keeps the file's syntax tree. An edit is only made to a file that parses,
 //! and its result is parsed again before it replaces the file.
 

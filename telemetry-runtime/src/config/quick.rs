@@ -7,7 +7,7 @@
 //! that people write by hand, are a few `section:` lines with indented `key: word` lines under
 //! them; this reads those, and answers `None` ("ask the parser") for anything else.
 //!
-//! It only ever answers what the parser would: a test feeds both generated files and requires
+//! It only ever answers what the parser would: a test feeds generated files to both and requires
 //! that every answer given here is the parser's. To keep that easy to uphold it is strict:
 //! - at most 200 lines, only ASCII, no tabs or carriage returns;
 //! - blank lines, comments, `key:` or `key: word` at column 0, and `key: word` indented by the

@@ -376,7 +376,8 @@ impl<T> Sender<'_, T> {
 }
 
 /// Sends `events` in order, collecting the uuids that are done with (delivered or dropped) in
-/// `finished`, which it empties into the queue every [`REMOVE_EVERY`] events and before waiting.
+/// `finished`, whose events it removes from the queue every [`REMOVE_EVERY`] events and before
+/// each wait between retries.
 fn send_all<T: Transport>(
     events: &[WireEvent],
     sender: Sender<'_, T>,

@@ -1,6 +1,7 @@
 //! What a delivery sends batches through, and what the answer means for the queue.
 //!
-//! The delivery loop lives here; the request itself does not. PostHog's `/batch/` endpoint is
+//! The delivery loop is in this crate (`delivery/mod.rs`); the request itself is not. PostHog's
+//! `/batch/` endpoint is
 //! reached through posthog-rs and its HTTP/TLS stack, in the `telemetry-posthog` crate, which
 //! only the delivery program links. archon, which links this crate, never carries that stack.
 
@@ -8,8 +9,9 @@ use crate::wire::WireEvent;
 
 /// One way to offer a batch of queued events to a server.
 ///
-/// The events come from the queue, which holds only events recorded from the catalog; the
-/// delivery never hands a transport anything else.
+/// The events come from the queue, and only those that pass the catalog's check
+/// (`conformance::conforms`): a queue line edited to carry anything else is never handed to a
+/// transport.
 pub trait Transport {
     /// Offers `batch` to the server once.
     fn send(&self, batch: &[WireEvent]) -> SendOutcome;

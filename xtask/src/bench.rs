@@ -7,7 +7,8 @@
 //! one-node `archon workflow run` built without telemetry, and with telemetry off (by
 //! `DO_NOT_TRACK=1`, and in config.yaml), undecided, and
 //! on with a reachable server, a refused port and a host that accepts connections and never
-//! answers (the servers run in this process on 127.0.0.1). It reports medians as ratios to
+//! answers (the servers run in this process on 127.0.0.1). The binaries timed are copies, as
+//! installed, not the linker's output (see [`install`]). It reports medians as ratios to
 //! "off", the peak memory of archon, the binaries' sizes, and then runs the runtime's
 //! micro-benchmarks (`cargo bench -p telemetry-runtime`: recording
 //! one event, the exit path, delivering 10,000 events).
@@ -75,9 +76,15 @@ struct Series {
 /// Runs the benchmark.
 pub fn run(runs: usize) -> Result<(), Failure> {
     let runs = runs.max(3);
-    let binary = build_keyed_binary()?;
+    let built = build_keyed_binary()?;
     // Built before anything is timed, so that the compiler does not compete with the runs.
-    let without_telemetry = build_binary_without_telemetry()?;
+    let built_without_telemetry = build_binary_without_telemetry()?;
+    let installs = tempfile::tempdir().map_err(|e| Failure::environment(e.to_string()))?;
+    let binary = install(&built, &installs.path().join("with-telemetry"))?;
+    let without_telemetry = install(
+        &built_without_telemetry,
+        &installs.path().join("without-telemetry"),
+    )?;
     let reachable = CaptureServer::start();
     let silent = CaptureServer::start();
     silent.script(std::iter::repeat_n(Reply::NeverAnswer, 100_000));
@@ -143,7 +150,7 @@ pub fn run(runs: usize) -> Result<(), Failure> {
         })
         .collect();
     print_table(&results, runs);
-    print_size(&binary, &without_telemetry);
+    print_size(&built, &built_without_telemetry);
     println!("\nMicro-benchmarks (cargo bench -p telemetry-runtime):\n");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(&cargo)
@@ -196,6 +203,34 @@ fn build_release(dir: &str, extra: &[&str], what: &str) -> Result<PathBuf, Failu
         )));
     }
     Ok(target.join("release").join("archon"))
+}
+
+/// Copies the archon built at `built` (and the delivery program beside it, if there is one)
+/// into `dir`, as an installation would, and returns the copy of archon.
+///
+/// The runs are timed on such copies, not on the linker's output: on this machine (Linux 6.18,
+/// ext4) a binary just written by the linker starts about 0.25 ms slower than a copy of it,
+/// every run, which would weigh on the rows of one build and not the other's. Copies are
+/// written in one go, like an install or a package, and start alike.
+fn install(built: &Path, dir: &Path) -> Result<PathBuf, Failure> {
+    let cannot = |e: std::io::Error| {
+        Failure::environment(format!(
+            "cannot copy {} for the benchmark: {e}",
+            built.display()
+        ))
+    };
+    std::fs::create_dir_all(dir).map_err(cannot)?;
+    for name in ["archon", "archon-telemetry-deliver"] {
+        let from = built.with_file_name(name);
+        if name != "archon" && !from.exists() {
+            continue;
+        }
+        let to = dir.join(name);
+        std::fs::write(&to, std::fs::read(&from).map_err(cannot)?).map_err(cannot)?;
+        std::fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .map_err(cannot)?;
+    }
+    Ok(dir.join("archon"))
 }
 
 /// A small xorshift generator for the order of each round: it only has to differ from round to

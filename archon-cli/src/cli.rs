@@ -27,11 +27,17 @@ const TELEMETRY_LONG_ABOUT: &str = if cfg!(feature = "telemetry") {
      a build with telemetry that used the same ARCHON_HOME."
 };
 
-/// What `--version` prints after the name: the same as `archon version`, the version and the
-/// commit, so that either can be pasted into a bug report.
+/// What `--version` prints after the name: the same as `archon version` (the version, the
+/// commit, and in a build without telemetry a line that says so), so that either can be pasted
+/// into a bug report.
 static VERSION_AND_COMMIT: LazyLock<String> = LazyLock::new(|| {
+    let without_telemetry = if cfg!(feature = "telemetry") {
+        ""
+    } else {
+        "\ntelemetry: not built in"
+    };
     format!(
-        "{} ({})",
+        "{} ({}){without_telemetry}",
         telemetry_schema::build_info::VERSION,
         telemetry_schema::build_info::GIT_COMMIT
     )

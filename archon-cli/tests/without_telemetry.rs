@@ -31,6 +31,9 @@ fn asked_for_telemetry_it_records_nothing_and_says_why() {
     assert!(stdout.starts_with("archon "), "{stdout}");
     assert!(stdout.contains("\ntelemetry: not built in\n"), "{stdout}");
     assert_eq!(stderr, "", "no first-run notice");
+    // `--version` says the same, for a bug report pasted from either.
+    let (long, _) = user.expect(&["--version"], 0);
+    assert_eq!(long, stdout);
 
     let (stdout, stderr) = user.expect(&["workflow", "list"], 0);
     assert!(stdout.contains("archon-assist"), "{stdout}");

@@ -894,3 +894,45 @@ fn the_delivery_program_run_by_hand_says_what_it_is() {
     assert!(output.stdout.is_empty());
     assert!(String::from_utf8_lossy(&output.stderr).contains("there is nothing to run by hand"));
 }
+
+/// `archon telemetry off` while a workflow runs: the run, which read config.yaml when telemetry
+/// was on, keeps none of the events it records after that (here, in a build that cannot send,
+/// the local copies under the id; with a key, the queue), so nothing of it can be sent after a
+/// later opt-in.
+#[test]
+fn a_workflow_running_when_telemetry_is_turned_off_keeps_nothing_after_it() {
+    let user = user();
+    user.seen_notice();
+    user.expect(&["telemetry", "on"], 0);
+    write_one_node_workflow(
+        &user,
+        "wait",
+        "touch started; while [ ! -e go ]; do sleep 0.05; done",
+    );
+    let mut child = user.spawn_quietly(&["workflow", "run", "wait"]);
+    assert!(node_made(&user, "started"));
+    // The run writes its first events while its node runs: let that happen first.
+    let recent = user.archon_home().join("telemetry/recent.jsonl");
+    assert!(wait_until(Duration::from_secs(20), || {
+        std::fs::read_to_string(&recent).is_ok_and(|text| text.contains("workflow.run_started"))
+    }));
+    user.expect(&["telemetry", "off"], 0);
+    std::fs::write(user.project().join("go"), "").unwrap();
+    let status = ended_within(&mut child, Duration::from_secs(20)).expect("the workflow ends");
+    assert!(status.success(), "{status:?}");
+    // The workflow's own events, after those of `archon telemetry on`.
+    let names = names(&user.inspect());
+    let run = names
+        .iter()
+        .rposition(|name| name == "binary.startup")
+        .unwrap();
+    assert_eq!(
+        names[run..],
+        [
+            "binary.startup",
+            "cli.command_invoked",
+            "workflow.run_started"
+        ],
+        "written before `off`, and nothing after: {names:?}"
+    );
+}

@@ -138,8 +138,12 @@ pub fn opt_in(env: &Environment) -> Result<ConsentChange, ControlError> {
     })
 }
 
-/// `archon telemetry off`: empties the queue, so nothing waiting is sent, and records
-/// `telemetry.enabled: false`. The anonymous id is left as it is (`clear` removes it).
+/// `archon telemetry off`: records `telemetry.enabled: false`, then empties the queue, so
+/// nothing waiting is sent. The anonymous id is left as it is (`clear` removes it).
+///
+/// In that order: an archon process that started before the queue was emptied may have read
+/// config.yaml while it still said on, and the withdrawal's time tells it to write none of the
+/// events it holds (see `state::withdrawn_since`); one that starts after reads off.
 ///
 /// Each step is tried whatever became of the other: a config.yaml that cannot be changed (it
 /// does not parse) must not keep the events of someone who asked to stop, and a queue that
@@ -148,6 +152,14 @@ pub fn opt_in(env: &Environment) -> Result<ConsentChange, ControlError> {
 /// ([`ControlError::OptOutNotRecorded`], saying whether the events were deleted).
 pub fn opt_out(env: &Environment) -> Result<ConsentChange, ControlError> {
     let store = store_of(env)?;
+    let was_off =
+        config::read_settings(&store.config_path()).is_ok_and(|s| s.enabled == Some(false));
+    let recorded = config::set_value(
+        &store.config_path(),
+        "telemetry",
+        "enabled",
+        ConfigValue::Bool(false),
+    );
     let emptied = if store.dir().exists() {
         queue::clear(&store).map_err(|error| ControlError::Io {
             path: store.dir(),
@@ -156,14 +168,7 @@ pub fn opt_out(env: &Environment) -> Result<ConsentChange, ControlError> {
     } else {
         Ok(())
     };
-    let was_off =
-        config::read_settings(&store.config_path()).is_ok_and(|s| s.enabled == Some(false));
-    if let Err(config) = config::set_value(
-        &store.config_path(),
-        "telemetry",
-        "enabled",
-        ConfigValue::Bool(false),
-    ) {
+    if let Err(config) = recorded {
         return Err(ControlError::OptOutNotRecorded {
             config,
             waiting_deleted: emptied.is_ok(),

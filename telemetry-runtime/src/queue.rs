@@ -175,11 +175,12 @@ pub(crate) fn forget_identified_locked(store: &Store) -> io::Result<usize> {
     Ok(waiting)
 }
 
-/// Deletes the queue and counts a withdrawal (see [`state::TelemetryState::withdrawals`]), so
-/// that a running delivery sends nothing more of what it read. The caller holds the lock.
+/// Deletes the queue and notes a withdrawal (see [`state::TelemetryState::withdrawals`]), so
+/// that a running delivery sends nothing more of what it read, and an archon process that
+/// started before it writes none of the events it still holds. The caller holds the lock.
 fn withdraw_all_locked(store: &Store) -> io::Result<()> {
     files::remove_if_exists(&store.queue_path())?;
-    state::update_locked(store, |s| s.withdrawals = s.withdrawals.wrapping_add(1))
+    state::note_withdrawal_locked(store)
 }
 
 /// Brings the queue back under its caps by dropping the oldest events, and counts them. A

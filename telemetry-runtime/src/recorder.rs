@@ -23,6 +23,7 @@ use crate::files::HeldLock;
 use crate::identity;
 use crate::queue;
 use crate::recent::{self, Recorded};
+use crate::state;
 use crate::store::Store;
 use crate::wire::{self, SharedProperties, WireEvent};
 use std::io::Write;
@@ -54,6 +55,14 @@ struct Pending {
     recent: Vec<u8>,
 }
 
+/// What became of the pending events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    Yes,
+    /// Dropped: they were withdrawn after this process started.
+    Withdrawn,
+}
+
 /// What recording does in this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -81,6 +90,10 @@ pub struct Telemetry {
     /// Recorded, not yet written.
     pending: Mutex<Pending>,
     started: Instant,
+    /// The wall-clock time this process started, taken before consent was read: a withdrawal
+    /// (`archon telemetry off` or `clear`) at or after it may have come after this process read
+    /// config.yaml as on, so its events are no longer wanted.
+    started_at: chrono::DateTime<chrono::Utc>,
     consent: Consent,
     store: Option<Store>,
     env: Environment,
@@ -104,6 +117,7 @@ impl Telemetry {
     /// telemetry is on. For tests and benchmarks; sending still needs consent and a delivery
     /// (only the build's own key is used by the delivery process).
     pub fn start_with_key(env: Environment, key: Option<&str>) -> Telemetry {
+        let started_at = chrono::Utc::now();
         let store = env.archon_home().map(Store::new);
         // config.yaml is read only when the environment leaves the choice to it.
         let consent = consent::from_environment(&env).unwrap_or_else(|| {
@@ -146,6 +160,7 @@ impl Telemetry {
             lock_file: Mutex::new(None),
             pending: Mutex::new(Pending::default()),
             started: Instant::now(),
+            started_at,
             consent,
             store,
             base: BaseProperties::for_this_build(env.is_ci),
@@ -164,6 +179,7 @@ impl Telemetry {
             lock_file: Mutex::new(None),
             pending: Mutex::new(Pending::default()),
             started: Instant::now(),
+            started_at: chrono::Utc::now(),
             consent: Consent {
                 state: ConsentState::Off,
                 source: consent::ConsentSource::Default,
@@ -325,10 +341,10 @@ impl Telemetry {
                 return;
             }
             match self.write(&pending) {
-                Ok(()) if !pending.queue.is_empty() => {
+                Ok(Written::Yes) if !pending.queue.is_empty() => {
                     self.queued_any.store(true, Ordering::SeqCst)
                 }
-                Ok(()) => {}
+                Ok(Written::Yes | Written::Withdrawn) => {}
                 Err(error) => {
                     // Worth explaining only to someone who opted in; otherwise the events were
                     // only kept for `inspect`.
@@ -345,19 +361,35 @@ impl Telemetry {
         });
     }
 
-    /// Appends `pending` under the store's lock.
-    fn write(&self, pending: &Pending) -> std::io::Result<()> {
+    /// Appends `pending` under the store's lock, unless the events it carries an id in were
+    /// withdrawn since this process started.
+    fn write(&self, pending: &Pending) -> std::io::Result<Written> {
         let Some(store) = &self.store else {
-            return Ok(());
+            return Ok(Written::Yes);
         };
         let mut lock_file = lock(&self.lock_file);
         if lock_file.is_none() {
             *lock_file = Some(store.open_lock_file()?);
         }
         let Some(file) = lock_file.as_ref() else {
-            return Ok(());
+            return Ok(Written::Yes);
         };
         let _held = HeldLock::acquire(file)?;
+        // Telemetry was turned off, or the id cleared, while this process ran (a long
+        // workflow, say): it read config.yaml before, and what it still holds must go the way
+        // of the events that were waiting, or a later opt-in would send them. Events without
+        // an id (telemetry undecided) are only kept for `inspect`, and withdrawals leave those.
+        let identified = matches!(
+            self.mode(),
+            Mode::Queue { .. }
+                | Mode::LocalOnly {
+                    distinct_id: Some(_)
+                }
+        );
+        if identified && state::withdrawn_since(store, self.started_at) {
+            *lock(&self.mode) = Mode::Off;
+            return Ok(Written::Withdrawn);
+        }
         if !pending.queue.is_empty() {
             // The recent events get these when they leave the queue (see `queue::remove`).
             queue::append_locked(store, &pending.queue)?;
@@ -365,7 +397,7 @@ impl Telemetry {
         if !pending.recent.is_empty() {
             recent::append_locked(store, &pending.recent)?;
         }
-        Ok(())
+        Ok(Written::Yes)
     }
 
     /// Call once, as archon exits: writes the pending events, and starts the delivery process

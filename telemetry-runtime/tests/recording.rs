@@ -365,3 +365,64 @@ fn a_process_that_turns_telemetry_off_queues_nothing_more() {
     assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
     assert!(control::inspect(&home.env(), 10).unwrap().is_empty());
 }
+
+#[test]
+fn a_process_running_when_telemetry_is_turned_off_writes_none_of_its_events() {
+    let home = Home::new();
+    control::opt_in(&home.env()).unwrap();
+    // A long workflow, started while telemetry was on: one event written, two still held.
+    let running = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
+    running.record(&startup());
+    running.flush();
+    running.record(&invoked());
+    running.record(&invoked());
+    control::opt_out(&home.env()).unwrap();
+    running.record(&invoked());
+    running.finish();
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
+    // So opting in again by a variable, which keeps `opted_in_at`, finds nothing to send.
+    let later = Telemetry::start_with_key(home.env_on(), Some(TEST_KEY));
+    later.record(&startup());
+    later.finish();
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 1);
+}
+
+#[test]
+fn a_process_started_after_a_withdrawal_records_as_usual() {
+    let home = Home::new();
+    record_opted_in(&home, 1);
+    control::opt_out(&home.env()).unwrap();
+    // Within the same second as the withdrawal: the state file is read, and its time decides.
+    let after = Telemetry::start_with_key(home.env_on(), Some(TEST_KEY));
+    after.record(&invoked());
+    after.finish();
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 1);
+}
+
+#[test]
+fn a_process_running_when_the_id_is_cleared_keeps_no_copy_under_the_old_id() {
+    let home = Home::new();
+    // On in a build without a key: events are kept locally, under the id.
+    control::opt_in(&home.env()).unwrap();
+    let running = Telemetry::start_with_key(home.env(), None);
+    running.record(&startup());
+    control::clear_identity(&home.env()).unwrap();
+    running.finish();
+    assert!(control::inspect(&home.env(), 10).unwrap().is_empty());
+}
+
+#[test]
+fn undecided_events_are_kept_whatever_was_withdrawn() {
+    let home = Home::new();
+    let running = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
+    running.record(&startup());
+    // A withdrawal (telemetry's folder exists, so `clear` notes one): it concerns events that
+    // carry an id, and these carry none.
+    std::fs::create_dir_all(home.store().dir()).unwrap();
+    control::clear_identity(&home.env()).unwrap();
+    assert!(telemetry_runtime::state::read(&home.store())
+        .last_withdrawal_at
+        .is_some());
+    running.finish();
+    assert_eq!(control::inspect(&home.env(), 10).unwrap().len(), 1);
+}

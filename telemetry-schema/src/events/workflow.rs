@@ -54,7 +54,9 @@ pub struct WorkflowNodeFailed {
     pub workflow_name: WorkflowName,
     /// The type of the node that failed.
     pub node_type: NodeType,
-    /// Whether retrying could help.
+    /// Whether retrying could help, judged on this machine from the node's exit code and the
+    /// last lines it printed (phrases such as "rate limit" or "timed out"); only the judgement
+    /// is sent, never the text.
     pub error_classification: ErrorClassification,
     /// The assistant for the workflow's AI nodes: the workflow's own `provider`, else the
     /// default assistant (sent even when the workflow has no AI node).

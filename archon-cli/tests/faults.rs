@@ -809,6 +809,26 @@ fn hostile_telemetry_folder_and_state_files() {
     }
 }
 
+/// Another process holds the store's lock and never lets go (a stopped archon, a hung file
+/// system): telemetry waits a bounded time, then gives up; commands end as usual, and status
+/// names the lock.
+#[test]
+fn a_lock_that_is_never_released_delays_commands_but_never_hangs_them() {
+    let server = CaptureServer::start();
+    let user = hostile_user(&server, |user| {
+        user.write_workflow(
+            "hello.yaml",
+            "name: hello\ndescription: a test\nnodes:\n  - id: hello\n    bash: echo hello\n",
+        )
+    });
+    let _held = hold_store_lock(&user.archon_home());
+    run(&user, &["version"], 0);
+    run(&user, &["workflow", "run", "hello"], 0);
+    let (status, _) = run(&user, &["telemetry", "status"], 0);
+    degraded(&status, "locked by another process", &server);
+    assert!(status.contains("telemetry/lock"), "{status}");
+}
+
 #[test]
 fn a_home_that_cannot_be_written_degrades_telemetry_and_nothing_else() {
     // $ARCHON_HOME under a regular file: no folder can be made there, and config.yaml cannot be

@@ -5,11 +5,17 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// Permissions of every file telemetry writes: readable by the user only.
 pub const PRIVATE_FILE_MODE: u32 = 0o600;
 /// Permissions of a folder telemetry creates.
 pub const PRIVATE_DIR_MODE: u32 = 0o700;
+
+/// How long a lock held by another process is waited for. Every archon process holds the store's
+/// lock for a fraction of a second at most (compacting a full queue takes longest); one held
+/// longer belongs to a process that is stopped or hung, and must not hang archon's commands.
+pub const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// Creates `dir` (and missing parents) readable by the user only. An existing folder is left as
 /// it is: it is the user's.
@@ -180,9 +186,9 @@ pub struct HeldLock<'a> {
 }
 
 impl<'a> HeldLock<'a> {
-    /// Waits for the lock on the open lock file `file`.
+    /// Takes the lock on the open lock file `file`, waiting at most [`LOCK_WAIT`].
     pub fn acquire(file: &'a File) -> io::Result<HeldLock<'a>> {
-        file.lock()?;
+        lock_waiting_at_most(file, LOCK_WAIT)?;
         Ok(HeldLock { file })
     }
 }
@@ -194,14 +200,15 @@ impl Drop for HeldLock<'_> {
 }
 
 impl FileLock {
-    /// Waits for the lock at `path`.
+    /// Takes the lock at `path`, waiting at most [`LOCK_WAIT`].
     pub fn acquire(path: &Path) -> io::Result<FileLock> {
         FileLock::hold(open_lock_file(path)?)
     }
 
-    /// Waits for the lock on `file`, an open lock file, and holds it until dropped.
+    /// Takes the lock on `file`, an open lock file, waiting at most [`LOCK_WAIT`], and holds it
+    /// until dropped.
     pub fn hold(file: File) -> io::Result<FileLock> {
-        file.lock()?;
+        lock_waiting_at_most(&file, LOCK_WAIT)?;
         Ok(FileLock { _file: file })
     }
 
@@ -212,6 +219,34 @@ impl FileLock {
             Ok(()) => Ok(Some(FileLock { _file: file })),
             Err(fs::TryLockError::WouldBlock) => Ok(None),
             Err(fs::TryLockError::Error(error)) => Err(error),
+        }
+    }
+}
+
+/// Takes the lock on `file`, trying again with growing pauses while another process holds it,
+/// for at most `limit`; then fails with [`io::ErrorKind::TimedOut`]. (A blocking `flock` cannot
+/// be given a limit.) Uncontended, as usual, it is one call.
+fn lock_waiting_at_most(file: &File, limit: Duration) -> io::Result<()> {
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_micros(200);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::Error(error)) => return Err(error),
+            Err(fs::TryLockError::WouldBlock) if Instant::now() >= deadline => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "locked by another process for more than {} s (a stopped or hung archon? \
+                         telemetry waits no longer)",
+                        limit.as_secs()
+                    ),
+                ));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(10));
+            }
         }
     }
 }
@@ -319,6 +354,34 @@ mod tests {
         assert!(append(&fifo, b"x").is_err());
         assert!(read_limited(&fifo, 10).is_err());
         assert!(FileLock::acquire(&fifo).is_err());
+    }
+
+    #[test]
+    fn a_lock_held_elsewhere_is_waited_for_a_bounded_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let held = FileLock::acquire(&path).unwrap();
+        let other = open_lock_file(&path).unwrap();
+        let error = lock_waiting_at_most(&other, Duration::from_millis(50)).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert!(error.to_string().contains("another process"), "{error}");
+        // Let go of, it is taken.
+        drop(held);
+        lock_waiting_at_most(&other, Duration::from_millis(50)).unwrap();
+    }
+
+    #[test]
+    fn a_lock_let_go_of_while_waiting_is_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let held = FileLock::acquire(&path).unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(held);
+        });
+        let other = open_lock_file(&path).unwrap();
+        lock_waiting_at_most(&other, Duration::from_secs(20)).unwrap();
+        releaser.join().unwrap();
     }
 
     #[test]

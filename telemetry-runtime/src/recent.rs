@@ -188,9 +188,10 @@ pub struct Overview {
 }
 
 /// Reads the queue and the recent events once, for `status`. Does not create telemetry's
-/// folder: a status check leaves no trace.
+/// folder: a status check leaves no trace. Nor does it wait for the lock: held by another
+/// process, the files are read without it, and an event being written may be missed.
 pub fn overview(store: &Store) -> io::Result<Overview> {
-    let _lock = store.lock_existing()?;
+    let _lock = store.try_lock_existing()?;
     let (queued, waiting) = match queue::read_unlocked(store) {
         Ok(contents) => {
             let count = contents.events.len();

@@ -135,18 +135,22 @@ impl Telemetry {
             (Some(store), ConsentState::On) => {
                 // An id that cannot be created means events cannot be attributed: keep them
                 // local rather than send them under a made-up id.
+                let mut lock_timed_out = false;
                 let distinct_id = identity::get_or_create_noting(store)
                     .map(|(id, created)| {
                         created_id = created;
                         id
                     })
                     .map_err(|error| {
+                        lock_timed_out = error.kind() == std::io::ErrorKind::TimedOut;
                         problem = Some(format!(
                             "the anonymous id cannot be created ({error}), so nothing is sent"
                         ));
                     })
                     .ok();
                 match (env.debug(), can_send, distinct_id) {
+                    // The store's lock is held elsewhere: writing would wait as long again.
+                    _ if lock_timed_out => Mode::Off,
                     (true, _, id) => Mode::Debug { distinct_id: id },
                     (false, true, Some(id)) => Mode::Queue { distinct_id: id },
                     (false, _, id) => Mode::LocalOnly { distinct_id: id },
@@ -346,6 +350,11 @@ impl Telemetry {
                 }
                 Ok(Written::Yes | Written::Withdrawn) => {}
                 Err(error) => {
+                    // The lock was held elsewhere for as long as telemetry waits: waiting again
+                    // for each later event would make the command that much slower each time.
+                    if error.kind() == std::io::ErrorKind::TimedOut {
+                        *lock(&self.mode) = Mode::Off;
+                    }
                     // Worth explaining only to someone who opted in; otherwise the events were
                     // only kept for `inspect`.
                     if let (Some(store), ConsentState::On) = (&self.store, self.consent.state) {

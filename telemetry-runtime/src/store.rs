@@ -82,6 +82,18 @@ impl Store {
         FileLock::acquire(&self.lock_path()).map_err(|e| files::with_path(&self.lock_path(), e))
     }
 
+    /// Takes the store's lock if it is free and telemetry's folder exists; `None` when another
+    /// process holds it.
+    pub(crate) fn try_lock_existing(&self) -> io::Result<Option<FileLock>> {
+        if !self.dir().is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "telemetry's folder is gone",
+            ));
+        }
+        FileLock::try_acquire(&self.lock_path()).map_err(|e| files::with_path(&self.lock_path(), e))
+    }
+
     /// The store's lock file, opened (and telemetry's folder created if it is missing), for
     /// [`Store::lock`] and for a caller that takes the lock many times.
     pub(crate) fn open_lock_file(&self) -> io::Result<std::fs::File> {

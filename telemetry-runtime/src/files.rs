@@ -4,7 +4,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Permissions of every file telemetry writes: readable by the user only.
@@ -85,7 +85,28 @@ fn last_byte(file: &File, len: u64) -> io::Result<u8> {
 /// The contents of `path`, or `None` when it does not exist. Refuses symlinks, anything that
 /// is not a regular file, and files over `max_bytes`.
 pub fn read_limited(path: &Path, max_bytes: u64) -> io::Result<Option<Vec<u8>>> {
-    let mut file = match no_follow(OpenOptions::new().read(true)).open(path) {
+    read_limited_opened(
+        no_follow(OpenOptions::new().read(true)).open(path),
+        max_bytes,
+    )
+}
+
+/// [`read_limited`] for a file of the user's own, such as config.yaml, which may be a symlink
+/// (dotfile managers make it one): the link is followed. Anything that is not a regular file is
+/// still refused without blocking (a FIFO, say).
+pub fn read_limited_following_links(path: &Path, max_bytes: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    read_limited_opened(options.open(path), max_bytes)
+}
+
+fn read_limited_opened(opened: io::Result<File>, max_bytes: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut file = match opened {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error),
@@ -144,6 +165,29 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let _ = mode;
     temp.persist(path).map_err(|error| error.error)?;
     Ok(())
+}
+
+/// Where a write to `path` should go so that a symlink stays one: the file it points to (through
+/// any chain of links, relative ones from the link's folder), or `path` itself when it is not a
+/// link. A chain longer than 20 links is an error, as the system would say.
+pub fn link_target(path: &Path) -> io::Result<PathBuf> {
+    let mut current = path.to_owned();
+    for _ in 0..20 {
+        match fs::symlink_metadata(&current) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let target = fs::read_link(&current)?;
+                current = match current.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "a chain of more than 20 symbolic links",
+    ))
 }
 
 /// Removes `path` if it exists (a symlink is removed, not its target).

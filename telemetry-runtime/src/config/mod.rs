@@ -1,6 +1,9 @@
 //! archon's `config.yaml`: reading the telemetry settings strictly, and changing one value
 //! without disturbing anything else the user wrote (other keys, comments, formatting).
 //!
+//! config.yaml is the user's file: a symlink (as dotfile managers make) is followed, for reading
+//! and for editing, which replaces the file the link points to.
+//!
 //! Reading uses `serde-saphyr`, a strict parser with limits against alias bombs, except that a
 //! plain file (`section:` and `key: word` lines, the form archon writes) is read by `quick`
 //! without the parser, with the same answer and without loading the parser's code; editing uses
@@ -76,7 +79,7 @@ fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
         reason,
         io,
     };
-    let bytes = match files::read_limited(path, MAX_CONFIG_BYTES) {
+    let bytes = match files::read_limited_following_links(path, MAX_CONFIG_BYTES) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
             return Err(error(
@@ -305,11 +308,15 @@ pub fn set_value(
         return Err(unsafe_edit(None));
     }
 
-    if let Some(dir) = path.parent() {
+    // A symlinked config.yaml (a dotfile manager's) stays a link: the file it points to is
+    // the one replaced.
+    let target =
+        files::link_target(path).map_err(|e| io_error(format!("cannot be followed ({e})")))?;
+    if let Some(dir) = target.parent() {
         files::ensure_private_dir(dir)
             .map_err(|e| io_error(format!("folder cannot be created ({e})")))?;
     }
-    files::write_atomic(path, edited.as_bytes(), existing_mode(path))
+    files::write_atomic(&target, edited.as_bytes(), existing_mode(&target))
         .map_err(|e| io_error(format!("cannot be written ({e})")))
 }
 
@@ -609,5 +616,60 @@ mod tests {
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o640
         );
+    }
+
+    /// A dotfile manager's config.yaml: a relative link to a file elsewhere. It is read through
+    /// the link, and an edit replaces the file it points to and leaves the link a link.
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_file_is_read_and_edited_through_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("dotfiles")).unwrap();
+        fs::create_dir_all(dir.path().join("home")).unwrap();
+        let target = dir.path().join("dotfiles/archon.yaml");
+        fs::write(&target, "# mine\nassistant:\n  default: codex\n").unwrap();
+        let link = dir.path().join("home/config.yaml");
+        std::os::unix::fs::symlink("../dotfiles/archon.yaml", &link).unwrap();
+
+        assert_eq!(
+            read_word(&link, "assistant", "default").unwrap().as_deref(),
+            Some("codex")
+        );
+        set_value(&link, "telemetry", "enabled", ConfigValue::Bool(false)).unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let text = fs::read_to_string(&target).unwrap();
+        assert!(text.starts_with("# mine\n"), "{text}");
+        assert_eq!(read_settings(&link).unwrap().enabled, Some(false));
+    }
+
+    /// A link to a file that does not exist yet: the edit creates that file.
+    #[cfg(unix)]
+    #[test]
+    fn a_dangling_link_is_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("config.yaml");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere.yaml"), &link).unwrap();
+        assert_eq!(read_settings(&link).unwrap().enabled, None);
+        set_value(&link, "telemetry", "enabled", ConfigValue::Bool(true)).unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(read_settings(&link).unwrap().enabled, Some(true));
+    }
+
+    /// A link to itself (or a loop) is an error that says so, not a hang.
+    #[cfg(unix)]
+    #[test]
+    fn a_link_loop_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("config.yaml");
+        std::os::unix::fs::symlink("config.yaml", &link).unwrap();
+        let error = read_settings(&link).unwrap_err();
+        assert!(error.to_string().contains("cannot be read"), "{error}");
+        assert!(set_value(&link, "telemetry", "enabled", ConfigValue::Bool(true)).is_err());
     }
 }

@@ -21,11 +21,16 @@ use session::Session;
 
 fn main() {
     // Known before the command line is parsed, so that telemetry starts first (and sees a
-    // parse error through); only the first argument matters: archon has no global options.
-    let about_telemetry = std::env::args_os()
-        .nth(1)
-        .is_some_and(|arg| arg == "telemetry");
-    let session = Session::start(about_telemetry);
+    // parse error through); only the first arguments matter: archon has no global options.
+    let mut args = std::env::args_os().skip(1);
+    let about_telemetry = args.next().is_some_and(|arg| arg == "telemetry");
+    // `archon telemetry off` and `clear` keep nothing of their own run: they record nothing,
+    // so they never make an anonymous id (after `clear`, a new one).
+    let records = !(about_telemetry
+        && args
+            .next()
+            .is_some_and(|arg| arg == "off" || arg == "clear"));
+    let session = Session::start(about_telemetry, records);
     let code = match cli::Cli::try_parse() {
         Ok(cli) => {
             // A panic is reported by the panic hook (and printed by Rust's own); here it only

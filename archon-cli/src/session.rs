@@ -71,14 +71,19 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Session {
     /// Starts telemetry for this run: consent, the first-run notice (whose run sends nothing;
     /// `about_telemetry`: an `archon telemetry` command, which marks it seen without printing
-    /// it), the panic hook and the signal handlers; records `binary.startup`.
-    pub fn start(about_telemetry: bool) -> &'static Session {
+    /// it), the panic hook and the signal handlers; records `binary.startup` unless `records`
+    /// is false (consent is still resolved, for the command to report).
+    pub fn start(about_telemetry: bool, records: bool) -> &'static Session {
         let env = Environment::from_process();
         #[cfg(not(feature = "telemetry"))]
-        let _ = about_telemetry;
+        let _ = (about_telemetry, records);
         #[cfg(feature = "telemetry")]
         let telemetry = {
-            let telemetry = Telemetry::start(env.clone());
+            let telemetry = if records {
+                Telemetry::start(env.clone())
+            } else {
+                Telemetry::start_without_recording(env.clone())
+            };
             if notice::show_once(&env, telemetry.consent(), !about_telemetry) {
                 telemetry.keep_local();
             }

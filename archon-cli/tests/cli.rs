@@ -936,3 +936,22 @@ fn a_workflow_running_when_telemetry_is_turned_off_keeps_nothing_after_it() {
         "written before `off`, and nothing after: {names:?}"
     );
 }
+
+/// `archon telemetry off` and `clear` never make an anonymous id, which their own run would
+/// only throw away: following `clear`'s advice to turn telemetry off leaves no id behind.
+#[test]
+fn off_and_clear_never_make_an_anonymous_id() {
+    let user = user();
+    user.seen_notice();
+    user.expect(&["telemetry", "on"], 0);
+    let id = user.archon_home().join("telemetry-id");
+    assert!(id.exists());
+    let (stdout, _) = user.expect(&["telemetry", "clear"], 0);
+    assert!(stdout.contains("To stop sending as well"), "{stdout}");
+    assert!(!id.exists(), "clear deletes the id");
+    user.expect(&["telemetry", "off"], 0);
+    assert!(!id.exists(), "off made an id");
+    let (stdout, _) = user.expect(&["telemetry", "clear"], 0);
+    assert!(stdout.contains("There was no anonymous id"), "{stdout}");
+    assert!(!id.exists(), "clear made an id");
+}

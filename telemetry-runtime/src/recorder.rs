@@ -101,8 +101,6 @@ pub struct Telemetry {
     /// `base` and PostHog's properties as JSON, made by the first event written.
     shared: OnceLock<SharedProperties>,
     queued_any: AtomicBool,
-    /// This process created the anonymous id when it started (there was none).
-    created_id: bool,
     /// Why this process could not record as consent asks, if it could not (the first reason).
     problem: Mutex<Option<String>>,
 }
@@ -119,28 +117,16 @@ impl Telemetry {
     pub fn start_with_key(env: Environment, key: Option<&str>) -> Telemetry {
         let started_at = chrono::Utc::now();
         let store = env.archon_home().map(Store::new);
-        // config.yaml is read only when the environment leaves the choice to it.
-        let consent = consent::from_environment(&env).unwrap_or_else(|| {
-            let settings = match &store {
-                Some(store) => config::read_settings(&store.config_path()),
-                None => Ok(config::TelemetrySettings::default()),
-            };
-            consent::from_config(store.as_ref().map(Store::config_path), settings)
-        });
+        let consent = consent_at_start(&env, store.as_ref());
         let can_send = key.is_some_and(|key| !key.is_empty());
         let mut problem = None;
-        let mut created_id = false;
         let mode = match (&store, consent.state) {
             (None, _) | (_, ConsentState::Off) => Mode::Off,
             (Some(store), ConsentState::On) => {
                 // An id that cannot be created means events cannot be attributed: keep them
                 // local rather than send them under a made-up id.
                 let mut lock_timed_out = false;
-                let distinct_id = identity::get_or_create_noting(store)
-                    .map(|(id, created)| {
-                        created_id = created;
-                        id
-                    })
+                let distinct_id = identity::get_or_create(store)
                     .map_err(|error| {
                         lock_timed_out = error.kind() == std::io::ErrorKind::TimedOut;
                         problem = Some(format!(
@@ -171,9 +157,20 @@ impl Telemetry {
             shared: OnceLock::new(),
             env,
             queued_any: AtomicBool::new(false),
-            created_id,
             problem: Mutex::new(problem),
         }
+    }
+
+    /// Resolves consent as [`Telemetry::start`] does, and records nothing: for a command whose
+    /// own events would be discarded (`archon telemetry off` and `clear`), so that it never
+    /// creates an anonymous id either, not even the one `clear` has just deleted.
+    pub fn start_without_recording(env: Environment) -> Telemetry {
+        let store = env.archon_home().map(Store::new);
+        let mut telemetry = Telemetry::disabled();
+        telemetry.consent = consent_at_start(&env, store.as_ref());
+        telemetry.store = store;
+        telemetry.env = env;
+        telemetry
     }
 
     /// Telemetry that records nothing.
@@ -193,7 +190,6 @@ impl Telemetry {
             base: BaseProperties::for_this_build(false),
             shared: OnceLock::new(),
             queued_any: AtomicBool::new(false),
-            created_id: false,
             problem: Mutex::new(None),
         }
     }
@@ -205,12 +201,6 @@ impl Telemetry {
     /// True when events recorded by this process may be sent.
     pub fn is_sending(&self) -> bool {
         matches!(self.mode(), Mode::Queue { .. })
-    }
-
-    /// Whether this process created the anonymous id when it started, there being none: for
-    /// `archon telemetry clear`, whose own start would otherwise look like an id to delete.
-    pub fn created_id(&self) -> bool {
-        self.created_id
     }
 
     /// Consent as resolved at start.
@@ -430,6 +420,18 @@ impl Drop for Telemetry {
     fn drop(&mut self) {
         self.flush();
     }
+}
+
+/// Consent from the environment, or from config.yaml when the environment leaves the choice to
+/// it (only then is the file read).
+fn consent_at_start(env: &Environment, store: Option<&Store>) -> Consent {
+    consent::from_environment(env).unwrap_or_else(|| {
+        let settings = match store {
+            Some(store) => config::read_settings(&store.config_path()),
+            None => Ok(config::TelemetrySettings::default()),
+        };
+        consent::from_config(store.map(Store::config_path), settings)
+    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -35,8 +35,8 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
         TelemetryCommand::On => on(env),
         TelemetryCommand::Off => {
             let result = off(env);
-            // Nothing of this run is queued after the queue was emptied, even when printing
-            // the confirmation failed.
+            // This run records nothing (see `main`), so that nothing of it is queued after the
+            // queue was emptied; and should it have, it stops here.
             session.telemetry().stop();
             result
         }
@@ -52,8 +52,9 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
             let telemetry = session.telemetry();
             let consent = telemetry.consent();
             let on_by = (consent.state == ConsentState::On).then_some(&consent.source);
-            let result = clear(env, on_by, telemetry.created_id());
-            // This run's own events carry the id just deleted: none of them is kept.
+            let result = clear(env, on_by);
+            // This run records nothing (see `main`): its events would carry the id it deletes,
+            // and its start would make one.
             session.telemetry().stop();
             result
         }
@@ -91,7 +92,7 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
             Ok(exit::SUCCESS)
         }
         // This build never makes an id, so none will replace the one deleted.
-        TelemetryCommand::Clear => clear(env, None, false),
+        TelemetryCommand::Clear => clear(env, None),
         TelemetryCommand::Policy => {
             outln!("This archon was {BUILT_WITHOUT}: it records and sends nothing.")?;
             outln!()?;
@@ -259,10 +260,9 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
 fn clear(
     env: &Environment,
     on_by: Option<&telemetry_runtime::consent::ConsentSource>,
-    made_by_this_run: bool,
 ) -> Result<i32, CommandError> {
     let cleared = control::clear_identity(env).map_err(control_error)?;
-    if cleared.existed && !made_by_this_run {
+    if cleared.existed {
         outln!("Deleted your anonymous id, and the events on this machine that carry it.")?;
     } else {
         outln!("There was no anonymous id to delete.")?;

@@ -33,6 +33,11 @@ pub enum ControlError {
         /// The events waiting to be sent were deleted all the same.
         waiting_deleted: bool,
     },
+    /// `archon telemetry clear` deleted the anonymous id, but not every event that carries it.
+    IdDeletedNotItsEvents {
+        /// Why not.
+        error: io::Error,
+    },
     /// A telemetry file cannot be read or written.
     Io {
         /// The file or folder.
@@ -52,6 +57,10 @@ impl fmt::Display for ControlError {
             ControlError::Config(error) | ControlError::OptOutNotRecorded { config: error, .. } => {
                 write!(f, "{error}")
             }
+            ControlError::IdDeletedNotItsEvents { error } => write!(
+                f,
+                "{error}\nThe anonymous id was deleted, but not every event on this machine that carries it."
+            ),
             ControlError::Io { path, error } => {
                 // The error may name the file already (see `files::with_path`).
                 let text = error.to_string();
@@ -211,7 +220,13 @@ pub fn clear_identity(env: &Environment) -> Result<Cleared, ControlError> {
     // cannot make a new id whose events would be deleted as the old one's.
     let _lock = store.lock_existing().map_err(io_error(store.dir()))?;
     let existed = identity::clear_locked(&store).map_err(io_error(store.identity_path()))?;
-    let waiting_deleted = queue::forget_identified_locked(&store).map_err(io_error(store.dir()))?;
+    let waiting_deleted = queue::forget_identified_locked(&store).map_err(|error| {
+        if existed {
+            ControlError::IdDeletedNotItsEvents { error }
+        } else {
+            io_error(store.dir())(error)
+        }
+    })?;
     Ok(Cleared {
         existed,
         waiting_deleted,

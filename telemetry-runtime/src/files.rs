@@ -50,6 +50,10 @@ fn no_follow(options: &mut OpenOptions) -> &mut OpenOptions {
 /// disk or a crash, or bytes that are not archon's), a newline is written first, so the new line
 /// is never glued to the broken one and lost with it.
 pub fn append(path: &Path, bytes: &[u8]) -> io::Result<u64> {
+    append_unnamed(path, bytes).map_err(|error| about(path, error))
+}
+
+fn append_unnamed(path: &Path, bytes: &[u8]) -> io::Result<u64> {
     let mut file = no_follow(OpenOptions::new().read(true).append(true).create(true)).open(path)?;
     let metadata = file.metadata()?;
     if !metadata.is_file() {
@@ -89,6 +93,7 @@ pub fn read_limited(path: &Path, max_bytes: u64) -> io::Result<Option<Vec<u8>>> 
         no_follow(OpenOptions::new().read(true)).open(path),
         max_bytes,
     )
+    .map_err(|error| about(path, error))
 }
 
 /// [`read_limited`] for a file of the user's own, such as config.yaml, which may be a symlink
@@ -192,6 +197,10 @@ pub fn link_target(path: &Path) -> io::Result<PathBuf> {
 
 /// Removes `path` if it exists (a symlink is removed, not its target).
 pub fn remove_if_exists(path: &Path) -> io::Result<()> {
+    remove_if_exists_unnamed(path).map_err(|error| about(path, error))
+}
+
+fn remove_if_exists_unnamed(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
         other => other,
@@ -199,8 +208,33 @@ pub fn remove_if_exists(path: &Path) -> io::Result<()> {
 }
 
 /// `error`, saying which file it is about (for `archon telemetry status`), of the same kind.
+/// An error that names `path` already is returned as it is.
 pub(crate) fn with_path(path: &Path, error: io::Error) -> io::Error {
-    io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+    let shown = path.display().to_string();
+    if error.to_string().starts_with(&shown) {
+        return error;
+    }
+    io::Error::new(error.kind(), format!("{shown}: {error}"))
+}
+
+/// `error` from one of telemetry's own files at `path`, naming the file and, for the kinds of
+/// file telemetry refuses, saying in plain words what is wrong and what to do: the system's
+/// words are misleading here (a planted symlink shows as "Too many levels of symbolic links").
+fn about(path: &Path, error: io::Error) -> io::Error {
+    #[cfg(unix)]
+    let plain = match error.raw_os_error() {
+        Some(libc::ELOOP) => Some(
+            "is a symbolic link, and telemetry never follows links for its own files; remove it",
+        ),
+        Some(libc::EISDIR) => Some("is a folder where telemetry keeps a file; remove it"),
+        _ => None,
+    };
+    #[cfg(not(unix))]
+    let plain: Option<&str> = None;
+    match plain {
+        Some(text) => with_path(path, io::Error::new(error.kind(), text)),
+        None => with_path(path, error),
+    }
 }
 
 fn require_regular_file(file: &File) -> io::Result<()> {
@@ -212,7 +246,10 @@ fn require_regular_file(file: &File) -> io::Result<()> {
 }
 
 fn not_a_regular_file() -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "is not a regular file (a folder or a pipe, say); remove it",
+    )
 }
 
 /// An exclusive lock on a lock file, released when dropped. Locks are advisory: they order
@@ -297,9 +334,12 @@ fn lock_waiting_at_most(file: &File, limit: Duration) -> io::Result<()> {
 
 /// Opens (creating) the lock file at `path`, refusing anything that is not a regular file.
 pub fn open_lock_file(path: &Path) -> io::Result<File> {
-    let file = no_follow(OpenOptions::new().read(true).write(true).create(true)).open(path)?;
-    require_regular_file(&file)?;
-    Ok(file)
+    let open = || {
+        let file = no_follow(OpenOptions::new().read(true).write(true).create(true)).open(path)?;
+        require_regular_file(&file)?;
+        Ok(file)
+    };
+    open().map_err(|error| about(path, error))
 }
 
 #[cfg(all(test, unix))]
@@ -334,9 +374,16 @@ mod tests {
         let link = dir.path().join("queue");
         symlink(&target, &link).unwrap();
 
-        assert!(append(&link, b"x").is_err());
-        assert!(read_limited(&link, 100).is_err());
-        assert!(FileLock::acquire(&link).is_err());
+        // Refused, in words that name the file and say what is wrong with it.
+        for error in [
+            append(&link, b"x").unwrap_err(),
+            read_limited(&link, 100).unwrap_err(),
+            FileLock::acquire(&link).unwrap_err(),
+        ] {
+            let text = error.to_string();
+            assert!(text.starts_with(&link.display().to_string()), "{text}");
+            assert!(text.contains("is a symbolic link"), "{text}");
+        }
         write_atomic(&link, b"new", PRIVATE_FILE_MODE).unwrap();
 
         assert_eq!(fs::read_to_string(&target).unwrap(), "keep me");

@@ -170,9 +170,11 @@ pub(crate) fn forget_identified_locked(store: &Store) -> io::Result<usize> {
         // Not readable as a queue: nothing in it would have been sent.
         Err(_) => 0,
     };
-    recent::forget_identified_locked(store)?;
-    withdraw_all_locked(store)?;
-    Ok(waiting)
+    // The queue first, and the recent events whatever became of it: what could be sent
+    // matters most, and one file that cannot be changed must not keep the other as it was.
+    let withdrawn = withdraw_all_locked(store);
+    let forgotten = recent::forget_identified_locked(store);
+    withdrawn.and(forgotten).map(|()| waiting)
 }
 
 /// Deletes the queue and notes a withdrawal (see [`state::TelemetryState::withdrawals`]), so

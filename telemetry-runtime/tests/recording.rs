@@ -426,3 +426,24 @@ fn undecided_events_are_kept_whatever_was_withdrawn() {
     running.finish();
     assert_eq!(control::inspect(&home.env(), 10).unwrap().len(), 1);
 }
+
+#[test]
+fn clear_with_a_broken_recent_file_still_withdraws_and_says_what_was_done() {
+    let home = Home::new();
+    record_opted_in(&home, 2);
+    let recent = home.store().dir().join("recent.jsonl");
+    let _ = std::fs::remove_file(&recent);
+    std::fs::create_dir(&recent).unwrap();
+    let error = control::clear_identity(&home.env()).unwrap_err();
+    assert!(
+        matches!(error, control::ControlError::IdDeletedNotItsEvents { .. }),
+        "{error:?}"
+    );
+    let text = error.to_string();
+    assert!(text.contains("recent.jsonl"), "{text}");
+    assert!(text.contains("remove it"), "{text}");
+    assert!(text.contains("The anonymous id was deleted"), "{text}");
+    // Nothing waiting is sent: the queue went first.
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
+    assert!(!home.store().identity_path().exists());
+}

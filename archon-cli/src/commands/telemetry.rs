@@ -149,13 +149,15 @@ fn control_error_saying(error: ControlError, io_outcome: Option<&str>) -> Comman
             },
         ),
         ControlError::NoHome => CommandError::usage(ErrorClass::Io, error.to_string()),
-        ControlError::Io { .. } => CommandError::failed(
-            ErrorClass::Io,
-            match io_outcome {
-                Some(outcome) => format!("{error}\n{outcome}"),
-                None => error.to_string(),
-            },
-        ),
+        ControlError::Io { .. } | ControlError::IdDeletedNotItsEvents { .. } => {
+            CommandError::failed(
+                ErrorClass::Io,
+                match io_outcome {
+                    Some(outcome) => format!("{error}\n{outcome}"),
+                    None => error.to_string(),
+                },
+            )
+        }
     }
 }
 

@@ -146,6 +146,19 @@ fn first_line(message: &str) -> String {
 
 /// The parser's messages for the mistakes people make in this file, said in the file's terms.
 fn plain_words(message: &str) -> String {
+    // One of the limits of `from_yaml` (the parser says which in Rust's debug notation:
+    // `Nodes { nodes: 5001 }`).
+    if let Some(limit) = message.strip_prefix("budget breached: ") {
+        let what = if limit.starts_with("Depth") {
+            format!("is nested more than {MAX_DEPTH} levels deep")
+        } else {
+            format!(
+                "has more than {MAX_NODES} entries and values (or too many aliases) for archon \
+                 to read"
+            )
+        };
+        return format!("{what}; an archon config is a few lines: is this the right file?");
+    }
     if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
         let key = key.split(',').next().unwrap_or(key);
         return format!("`{key}` is set twice");
@@ -171,16 +184,21 @@ fn strip_location(message: &str) -> Option<&str> {
     rest.strip_prefix(": ").filter(|rest| !rest.is_empty())
 }
 
+/// The most YAML nodes (keys and values, aliases expanded) config.yaml may hold.
+const MAX_NODES: usize = 5_000;
+/// The deepest nesting config.yaml may have.
+const MAX_DEPTH: usize = 32;
+
 /// Parses config.yaml with limits sized for a file of a few lines: an alias bomb is refused
 /// after a few thousand nodes instead of the parser's default quarter of a million, so even a
 /// hostile config costs a command a millisecond or two, not a fifth of a second.
 fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_events = 20_000;
-    budget.max_nodes = 5_000;
+    budget.max_nodes = MAX_NODES;
     budget.max_aliases = 1_000;
     budget.max_anchors = 1_000;
-    budget.max_depth = 32;
+    budget.max_depth = MAX_DEPTH;
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     serde_saphyr::from_str_with_options(text, options)
@@ -519,9 +537,27 @@ mod tests {
     fn alias_bombs_are_refused_quickly() {
         let bomb = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\ntelemetry:\n  enabled: true\n";
         let (_dir, path) = with_config(bomb);
-        // Either outcome is acceptable as long as it returns; what matters is no hang and no
-        // memory blow-up (the parser's alias budget).
-        let _ = read_settings(&path);
+        // What matters is no hang and no memory blow-up (the parser's alias budget), and a
+        // reason the user can read.
+        let error = read_settings(&path).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("an archon config is a few lines"),
+            "{error}"
+        );
+        assert!(!error.to_string().contains('{'), "{error}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_in_plain_words() {
+        let deep = format!("a: {}1{}\n", "[".repeat(40), "]".repeat(40));
+        let (_dir, path) = with_config(&deep);
+        let error = read_settings(&path).unwrap_err();
+        assert!(
+            error.to_string().contains("nested more than 32 levels"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -845,6 +845,12 @@ fn a_home_that_cannot_be_written_degrades_telemetry_and_nothing_else() {
         status.contains("Problem:") && status.contains("config.yaml: cannot be read"),
         "{status}"
     );
+    // The file in the way is named, not config.yaml's "Not a directory".
+    assert!(
+        status.contains(&format!("{} is a file, not a folder", file.display())),
+        "{status}"
+    );
+    assert!(status.contains("Fix:           make the path above"), "{status}");
     // Changing the settings is a failure to write (exit 1), not a mistake in the request.
     let (_, stderr) = run(&user, &["telemetry", "on"], 1);
     assert!(stderr.contains("Nothing was changed"), "{stderr}");

@@ -428,9 +428,14 @@ pub fn render_status(status: &Status) -> String {
             // nothing telemetry does, but archon's other settings are in it too.
             (_, Ok(_)) => "",
         };
-        line(format!(
-            "  Fix:           correct the file or remove it{until}"
-        ));
+        // A file that cannot be read (or a path through a file) needs a different fix from a
+        // file that reads but says something wrong.
+        let fix = if error.io {
+            "make the path above a file archon can read, or remove it"
+        } else {
+            "correct the file or remove it"
+        };
+        line(format!("  Fix:           {fix}{until}"));
     }
     if let Some(problem) = &status.recording_problem {
         line(format!("  Problem:       {problem}"));

@@ -90,13 +90,35 @@ fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
                 false,
             ))
         }
-        Err(e) => return Err(error(format!("cannot be read ({e})"), true)),
+        Err(e) => match not_a_folder(path) {
+            // `$ARCHON_HOME` set to a file, say: "Not a directory" about config.yaml would send
+            // the user looking at a file that does not exist.
+            Some(file) => {
+                return Err(error(
+                    format!(
+                        "cannot be read: {} is a file, not a folder (archon keeps its files in a \
+                         folder: check ARCHON_HOME)",
+                        file.display()
+                    ),
+                    true,
+                ))
+            }
+            None => return Err(error(format!("cannot be read ({e})"), true)),
+        },
     };
     bytes
         .map(|bytes| {
             String::from_utf8(bytes).map_err(|_| error("is not UTF-8 text".to_owned(), false))
         })
         .transpose()
+}
+
+/// The first folder on the way to `path` that is a file instead, if there is one.
+fn not_a_folder(path: &Path) -> Option<&Path> {
+    path.ancestors()
+        .skip(1)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .find(|dir| std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()))
 }
 
 /// True for a file with nothing but whitespace and comments.
@@ -547,6 +569,21 @@ mod tests {
             "{error}"
         );
         assert!(!error.to_string().contains('{'), "{error}");
+    }
+
+    #[test]
+    fn a_home_that_is_a_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        fs::write(&file, "").unwrap();
+        let error = read_settings(&file.join("config.yaml")).unwrap_err();
+        assert!(error.io);
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("{} is a file, not a folder", file.display())),
+            "{error}"
+        );
     }
 
     #[test]

@@ -850,7 +850,10 @@ fn a_home_that_cannot_be_written_degrades_telemetry_and_nothing_else() {
         status.contains(&format!("{} is a file, not a folder", file.display())),
         "{status}"
     );
-    assert!(status.contains("Fix:           make the path above"), "{status}");
+    assert!(
+        status.contains("Fix:           make the path above"),
+        "{status}"
+    );
     // Changing the settings is a failure to write (exit 1), not a mistake in the request.
     let (_, stderr) = run(&user, &["telemetry", "on"], 1);
     assert!(stderr.contains("Nothing was changed"), "{stderr}");

@@ -43,13 +43,20 @@ impl Environment {
     }
 
     /// The folder archon keeps its files in: `$ARCHON_HOME`, else `$HOME/.archon`; `None` when
-    /// neither is set (or both are empty).
+    /// neither is set (or both are empty). A relative path is taken from the current folder and
+    /// made absolute, so that `status` shows where the files are.
     pub fn archon_home(&self) -> Option<PathBuf> {
-        match (&self.archon_home, &self.home) {
-            (Some(home), _) if !home.is_empty() => Some(PathBuf::from(home)),
-            (_, Some(home)) if !home.is_empty() => Some(PathBuf::from(home).join(".archon")),
-            _ => None,
+        let home = match (&self.archon_home, &self.home) {
+            (Some(home), _) if !home.is_empty() => PathBuf::from(home),
+            (_, Some(home)) if !home.is_empty() => PathBuf::from(home).join(".archon"),
+            _ => return None,
+        };
+        if home.is_relative() {
+            if let Ok(current) = std::env::current_dir() {
+                return Some(current.join(home));
+            }
         }
+        Some(home)
     }
 
     /// Whether `ARCHON_TELEMETRY_DEBUG` asks for events on stderr instead of being sent.
@@ -61,4 +68,25 @@ impl Environment {
 /// Set to something other than empty or `0`.
 pub(crate) fn is_set(value: &Option<OsString>) -> bool {
     value.as_ref().is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_archon_home_is_made_absolute() {
+        let env = Environment {
+            archon_home: Some("relative/home".into()),
+            ..Environment::default()
+        };
+        let home = env.archon_home().unwrap();
+        assert!(home.is_absolute(), "{}", home.display());
+        assert!(home.ends_with("relative/home"));
+        let env = Environment {
+            home: Some("/h".into()),
+            ..Environment::default()
+        };
+        assert_eq!(env.archon_home().unwrap(), PathBuf::from("/h/.archon"));
+    }
 }

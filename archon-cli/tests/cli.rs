@@ -955,3 +955,27 @@ fn off_and_clear_never_make_an_anonymous_id() {
     assert!(stdout.contains("There was no anonymous id"), "{stdout}");
     assert!(!id.exists(), "clear made an id");
 }
+
+/// What status shows from telemetry's files cannot drive the terminal: a control character
+/// planted in state.json is shown escaped.
+#[test]
+fn status_never_prints_control_characters_from_files() {
+    let user = user();
+    user.seen_notice();
+    let dir = user.archon_home().join("telemetry");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("state.json"),
+        r#"{"last_outcome": "sent 3 events\u001b[31m\u0007", "last_success_at": "2026-11-26T05:00:00Z"}"#,
+    )
+    .unwrap();
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(
+        stdout.contains("sent 3 events\\u{1b}[31m\\u{7}"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
+        "{stdout}"
+    );
+}

@@ -313,8 +313,17 @@ fn inspect(env: &Environment, args: &InspectArgs) -> Result<i32, CommandError> {
 #[cfg(feature = "telemetry")]
 pub fn render_status(status: &Status) -> String {
     let mut out = String::new();
+    // Some of what status shows comes from files (the last delivery's outcome, the last
+    // event's name, a host in config.yaml): a control character in them (a terminal escape
+    // sequence) is shown escaped, never sent to the terminal.
     let mut line = |text: String| {
-        out.push_str(&text);
+        for c in text.chars() {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
         out.push('\n');
     };
     let state = match status.consent.state {

@@ -151,8 +151,8 @@ pub fn opt_in(env: &Environment) -> Result<ConsentChange, ControlError> {
 /// nothing waiting is sent. The anonymous id is left as it is (`clear` removes it).
 ///
 /// In that order: an archon process that started before the queue was emptied may have read
-/// config.yaml while it still said on, and the withdrawal's time tells it to write none of the
-/// events it holds (see `state::withdrawn_since`); one that starts after reads off.
+/// config.yaml while it still said on, and the withdrawal's mark tells it to write none of the
+/// events it holds (see the `withdrawal` module); one that starts after reads off.
 ///
 /// Each step is tried whatever became of the other: a config.yaml that cannot be changed (it
 /// does not parse) must not keep the events of someone who asked to stop, and a queue that

@@ -24,6 +24,7 @@ mod recorder;
 pub mod state;
 pub mod store;
 pub mod wire;
+mod withdrawal;
 
 pub use environment::Environment;
 pub use recorder::Telemetry;

@@ -7,6 +7,7 @@ use crate::recent::{self, Recorded};
 use crate::state;
 use crate::store::Store;
 use crate::wire::WireEvent;
+use crate::withdrawal;
 use std::collections::HashSet;
 use std::io;
 use uuid::Uuid;
@@ -177,12 +178,18 @@ pub(crate) fn forget_identified_locked(store: &Store) -> io::Result<usize> {
     withdrawn.and(forgotten).map(|()| waiting)
 }
 
-/// Deletes the queue and notes a withdrawal (see [`state::TelemetryState::withdrawals`]), so
-/// that a running delivery sends nothing more of what it read, and an archon process that
-/// started before it writes none of the events it still holds. The caller holds the lock.
+/// Deletes the queue and notes a withdrawal: in the state (see
+/// [`state::TelemetryState::withdrawals`]), so that a running delivery sends nothing more of
+/// what it read, and as a new [`withdrawal`] mark, so that an archon process that started
+/// before it writes none of the events it still holds. The caller holds the lock.
+///
+/// Each step is tried whatever became of the others (a queue that cannot be removed must not
+/// keep running processes from learning of the withdrawal); the first error is returned.
 fn withdraw_all_locked(store: &Store) -> io::Result<()> {
-    files::remove_if_exists(&store.queue_path())?;
-    state::note_withdrawal_locked(store)
+    let counted = state::update_locked(store, |s| s.withdrawals = s.withdrawals.wrapping_add(1));
+    let marked = withdrawal::leave_locked(store);
+    let removed = files::remove_if_exists(&store.queue_path());
+    counted.and(marked).and(removed)
 }
 
 /// Brings the queue back under its caps by dropping the oldest events, and counts them. A

@@ -23,9 +23,9 @@ use crate::files::HeldLock;
 use crate::identity;
 use crate::queue;
 use crate::recent::{self, Recorded};
-use crate::state;
 use crate::store::Store;
 use crate::wire::{self, SharedProperties, WireEvent};
+use crate::withdrawal;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -90,10 +90,10 @@ pub struct Telemetry {
     /// Recorded, not yet written.
     pending: Mutex<Pending>,
     started: Instant,
-    /// The wall-clock time this process started, taken before consent was read: a withdrawal
-    /// (`archon telemetry off` or `clear`) at or after it may have come after this process read
-    /// config.yaml as on, so its events are no longer wanted.
-    started_at: chrono::DateTime<chrono::Utc>,
+    /// The withdrawal mark when this process started, noted before consent was read: a new
+    /// one means the waiting events were withdrawn (`archon telemetry off` or `clear`) since,
+    /// perhaps after this process read config.yaml as on, and its events are no longer wanted.
+    withdrawal_mark: withdrawal::Mark,
     consent: Consent,
     store: Option<Store>,
     env: Environment,
@@ -115,9 +115,15 @@ impl Telemetry {
     /// telemetry is on. For tests and benchmarks; sending still needs consent and a delivery
     /// (only the build's own key is used by the delivery process).
     pub fn start_with_key(env: Environment, key: Option<&str>) -> Telemetry {
-        let started_at = chrono::Utc::now();
         let store = env.archon_home().map(Store::new);
-        let consent = consent_at_start(&env, store.as_ref());
+        let from_environment = consent::from_environment(&env);
+        // Before config.yaml is read (see `withdrawal`); not needed when a variable says off.
+        let withdrawal_mark = match (&store, &from_environment) {
+            (Some(_), Some(consent)) if consent.state == ConsentState::Off => Default::default(),
+            (Some(store), _) => withdrawal::current(store),
+            (None, _) => Default::default(),
+        };
+        let consent = from_environment.unwrap_or_else(|| consent_from_config(store.as_ref()));
         let can_send = key.is_some_and(|key| !key.is_empty());
         let mut problem = None;
         let mode = match (&store, consent.state) {
@@ -150,7 +156,7 @@ impl Telemetry {
             lock_file: Mutex::new(None),
             pending: Mutex::new(Pending::default()),
             started: Instant::now(),
-            started_at,
+            withdrawal_mark,
             consent,
             store,
             base: BaseProperties::for_this_build(env.is_ci),
@@ -167,7 +173,8 @@ impl Telemetry {
     pub fn start_without_recording(env: Environment) -> Telemetry {
         let store = env.archon_home().map(Store::new);
         let mut telemetry = Telemetry::disabled();
-        telemetry.consent = consent_at_start(&env, store.as_ref());
+        telemetry.consent =
+            consent::from_environment(&env).unwrap_or_else(|| consent_from_config(store.as_ref()));
         telemetry.store = store;
         telemetry.env = env;
         telemetry
@@ -180,7 +187,7 @@ impl Telemetry {
             lock_file: Mutex::new(None),
             pending: Mutex::new(Pending::default()),
             started: Instant::now(),
-            started_at: chrono::Utc::now(),
+            withdrawal_mark: Default::default(),
             consent: Consent {
                 state: ConsentState::Off,
                 source: consent::ConsentSource::Default,
@@ -385,7 +392,7 @@ impl Telemetry {
                     distinct_id: Some(_)
                 }
         );
-        if identified && state::withdrawn_since(store, self.started_at) {
+        if identified && withdrawal::current(store) != self.withdrawal_mark {
             *lock(&self.mode) = Mode::Off;
             return Ok(Written::Withdrawn);
         }
@@ -422,16 +429,14 @@ impl Drop for Telemetry {
     }
 }
 
-/// Consent from the environment, or from config.yaml when the environment leaves the choice to
-/// it (only then is the file read).
-fn consent_at_start(env: &Environment, store: Option<&Store>) -> Consent {
-    consent::from_environment(env).unwrap_or_else(|| {
-        let settings = match store {
-            Some(store) => config::read_settings(&store.config_path()),
-            None => Ok(config::TelemetrySettings::default()),
-        };
-        consent::from_config(store.map(Store::config_path), settings)
-    })
+/// Consent from config.yaml, for when the environment leaves the choice to it (only then is the
+/// file read).
+fn consent_from_config(store: Option<&Store>) -> Consent {
+    let settings = match store {
+        Some(store) => config::read_settings(&store.config_path()),
+        None => Ok(config::TelemetrySettings::default()),
+    };
+    consent::from_config(store.map(Store::config_path), settings)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

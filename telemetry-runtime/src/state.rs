@@ -4,7 +4,6 @@
 
 use crate::files;
 use crate::store::Store;
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use std::io;
 
@@ -37,10 +36,6 @@ pub struct TelemetryState {
     /// cleared). A running delivery notices the change and sends nothing more of what it read
     /// before it.
     pub withdrawals: u64,
-    /// When waiting events were last withdrawn (RFC 3339, to the nanosecond). A process that
-    /// started before it keeps none of the events it still holds: it may have read config.yaml
-    /// while it said on (see [`withdrawn_since`]).
-    pub last_withdrawal_at: Option<String>,
 }
 
 const MAX_STATE_BYTES: u64 = 64 * 1024;
@@ -52,35 +47,6 @@ pub fn read(store: &Store) -> TelemetryState {
         .flatten()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .unwrap_or_default()
-}
-
-/// Whether waiting events were withdrawn (telemetry turned off, or the id cleared) at or after
-/// `since`. The caller holds the lock.
-///
-/// Cheap when they were not, as is usual: a state file last changed well before `since` is not
-/// read. The margin is for file times, which the kernel keeps a few milliseconds behind the
-/// clock.
-pub(crate) fn withdrawn_since(store: &Store, since: DateTime<Utc>) -> bool {
-    let Ok(modified) = std::fs::symlink_metadata(store.state_path()).and_then(|m| m.modified())
-    else {
-        return false;
-    };
-    if DateTime::<Utc>::from(modified) + chrono::Duration::seconds(1) < since {
-        return false;
-    }
-    read(store)
-        .last_withdrawal_at
-        .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
-        .is_some_and(|at| at >= since)
-}
-
-/// Notes a withdrawal of the waiting events, now. The caller holds the lock.
-pub(crate) fn note_withdrawal_locked(store: &Store) -> io::Result<()> {
-    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
-    update_locked(store, |s| {
-        s.withdrawals = s.withdrawals.wrapping_add(1);
-        s.last_withdrawal_at = Some(now);
-    })
 }
 
 /// Changes the state with `change`, under the store's lock.

@@ -7,6 +7,7 @@
 //!     queue.jsonl                   events waiting to be sent, one wire object a line
 //!     recent.jsonl                  the last events kept locally or gone from the queue, for `inspect`
 //!     state.json                    opt-in time, delivery outcomes, dropped-event counts
+//!     withdrawn                     replaced at each withdrawal of the waiting events (see `withdrawal`)
 //!     lock                          held briefly while the queue, the recent events, the state or the id is changed (not config.yaml)
 //!     delivery.lock                 held by the delivery process for as long as it runs
 //! ```
@@ -57,6 +58,10 @@ impl Store {
 
     pub(crate) fn state_path(&self) -> PathBuf {
         self.dir().join("state.json")
+    }
+
+    pub(crate) fn withdrawal_mark_path(&self) -> PathBuf {
+        self.dir().join("withdrawn")
     }
 
     pub(crate) fn delivery_lock_path(&self) -> PathBuf {

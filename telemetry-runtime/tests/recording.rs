@@ -392,7 +392,7 @@ fn a_process_started_after_a_withdrawal_records_as_usual() {
     let home = Home::new();
     record_opted_in(&home, 1);
     control::opt_out(&home.env()).unwrap();
-    // Within the same second as the withdrawal: the state file is read, and its time decides.
+    // At once after the withdrawal: the mark it left is the one this process starts with.
     let after = Telemetry::start_with_key(home.env_on(), Some(TEST_KEY));
     after.record(&invoked());
     after.finish();
@@ -420,9 +420,7 @@ fn undecided_events_are_kept_whatever_was_withdrawn() {
     // carry an id, and these carry none.
     std::fs::create_dir_all(home.store().dir()).unwrap();
     control::clear_identity(&home.env()).unwrap();
-    assert!(telemetry_runtime::state::read(&home.store())
-        .last_withdrawal_at
-        .is_some());
+    assert!(home.store().dir().join("withdrawn").exists());
     running.finish();
     assert_eq!(control::inspect(&home.env(), 10).unwrap().len(), 1);
 }
@@ -446,4 +444,19 @@ fn clear_with_a_broken_recent_file_still_withdraws_and_says_what_was_done() {
     // Nothing waiting is sent: the queue went first.
     assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
     assert!(!home.store().identity_path().exists());
+}
+
+#[test]
+fn a_withdrawal_is_noted_even_when_the_queue_cannot_be_removed() {
+    let home = Home::new();
+    record_opted_in(&home, 1);
+    let queue_path = home.store().dir().join("queue.jsonl");
+    std::fs::remove_file(&queue_path).unwrap();
+    std::fs::create_dir(&queue_path).unwrap();
+    std::fs::write(queue_path.join("x"), "").unwrap();
+    let error = control::opt_out(&home.env()).unwrap_err();
+    assert!(error.to_string().contains("queue.jsonl"), "{error}");
+    // Running deliveries and processes still learn of it.
+    assert_eq!(telemetry_runtime::state::read(&home.store()).withdrawals, 1);
+    assert!(home.store().dir().join("withdrawn").exists());
 }

@@ -222,8 +222,8 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
         control_error_saying(
             error,
             Some(
-                "telemetry.enabled: false was recorded, so nothing more is sent, but the events \
-                 already waiting could not be deleted.",
+                "telemetry.enabled: false was recorded, so nothing more is sent; but the file \
+                 above could not be changed, so events already waiting may not have been deleted.",
             ),
         )
     })?;
@@ -256,9 +256,7 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
 }
 
 /// `on_by`: what keeps telemetry on as this run resolved consent, if it is on (clearing the id
-/// does not change that), so a new id will be made. `made_by_this_run`: there was no id until
-/// this run started (telemetry is on, so it made one), so there was none of the user's to
-/// delete.
+/// does not change that), so a new id will be made.
 fn clear(
     env: &Environment,
     on_by: Option<&telemetry_runtime::consent::ConsentSource>,

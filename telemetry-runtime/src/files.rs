@@ -97,17 +97,14 @@ pub fn read_limited(path: &Path, max_bytes: u64) -> io::Result<Option<Vec<u8>>> 
 }
 
 /// [`read_limited`] for a file of the user's own, such as config.yaml, which may be a symlink
-/// (dotfile managers make it one): the link is followed. Anything that is not a regular file is
-/// still refused without blocking (a FIFO, say).
+/// (dotfile managers make it one): a link this user owns is followed (see [`link_target`]).
+/// Anything that is not a regular file is still refused without blocking (a FIFO, say).
 pub fn read_limited_following_links(path: &Path, max_bytes: u64) -> io::Result<Option<Vec<u8>>> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    read_limited_opened(options.open(path), max_bytes)
+    let target = link_target(path)?;
+    read_limited_opened(
+        no_follow(OpenOptions::new().read(true)).open(target),
+        max_bytes,
+    )
 }
 
 fn read_limited_opened(opened: io::Result<File>, max_bytes: u64) -> io::Result<Option<Vec<u8>>> {
@@ -159,7 +156,8 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
                 format!("no file can be created in {}: {reason}", dir.display()),
             )
         })?;
-    temp.write_all(contents)?;
+    temp.write_all(contents)
+        .map_err(|error| about(path, error))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -168,23 +166,49 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     }
     #[cfg(not(unix))]
     let _ = mode;
-    temp.persist(path).map_err(|error| error.error)?;
+    temp.persist(path)
+        .map_err(|error| about(path, error.error))?;
     Ok(())
 }
 
-/// Where a write to `path` should go so that a symlink stays one: the file it points to (through
-/// any chain of links, relative ones from the link's folder), or `path` itself when it is not a
-/// link. A chain longer than 20 links is an error, as the system would say.
+/// The file a symlink at `path` points to (through any chain of links, relative ones from the
+/// link's folder), or `path` itself when it is not a link: where a read of the user's own file
+/// goes, and where a write goes so that the link stays a link. A chain of more than 20 links is
+/// an error.
+///
+/// Only links owned by the user archon runs as are followed, to a file they own (or to none
+/// yet): `sudo archon` with the user's `$HOME` must not be steered by the user's link into
+/// reading or replacing a file of root's.
 pub fn link_target(path: &Path) -> io::Result<PathBuf> {
     let mut current = path.to_owned();
     for _ in 0..20 {
         match fs::symlink_metadata(&current) {
             Ok(metadata) if metadata.file_type().is_symlink() => {
+                if !owned_by_this_user(&metadata) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::PermissionDenied,
+                        format!(
+                            "{} is a symbolic link owned by another user, which archon does not \
+                             follow",
+                            current.display()
+                        ),
+                    ));
+                }
                 let target = fs::read_link(&current)?;
                 current = match current.parent() {
                     Some(dir) if target.is_relative() => dir.join(target),
                     _ => target,
                 };
+            }
+            Ok(metadata) if current != path && !owned_by_this_user(&metadata) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!(
+                        "{} links to {}, which belongs to another user",
+                        path.display(),
+                        current.display()
+                    ),
+                ));
             }
             _ => return Ok(current),
         }
@@ -193,6 +217,17 @@ pub fn link_target(path: &Path) -> io::Result<PathBuf> {
         io::ErrorKind::InvalidInput,
         "a chain of more than 20 symbolic links",
     ))
+}
+
+#[cfg(unix)]
+fn owned_by_this_user(metadata: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    metadata.uid() == rustix::process::geteuid().as_raw()
+}
+
+#[cfg(not(unix))]
+fn owned_by_this_user(_metadata: &fs::Metadata) -> bool {
+    true
 }
 
 /// Removes `path` if it exists (a symlink is removed, not its target).

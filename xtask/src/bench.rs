@@ -227,6 +227,7 @@ fn install(built: &Path, dir: &Path) -> Result<PathBuf, Failure> {
         }
         let to = dir.join(name);
         std::fs::write(&to, std::fs::read(&from).map_err(cannot)?).map_err(cannot)?;
+        #[cfg(unix)]
         std::fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .map_err(cannot)?;
     }

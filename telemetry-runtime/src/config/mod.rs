@@ -352,7 +352,8 @@ pub fn set_value(
     // the one replaced.
     let target =
         files::link_target(path).map_err(|e| io_error(format!("cannot be followed ({e})")))?;
-    if let Some(dir) = target.parent() {
+    // The folder of archon's own home is made if missing; a link target's is not.
+    if let (Some(dir), true) = (target.parent(), target == path) {
         files::ensure_private_dir(dir)
             .map_err(|e| io_error(format!("folder cannot be created ({e})")))?;
     }
@@ -744,5 +745,41 @@ mod tests {
         let error = read_settings(&link).unwrap_err();
         assert!(error.to_string().contains("cannot be read"), "{error}");
         assert!(set_value(&link, "telemetry", "enabled", ConfigValue::Bool(true)).is_err());
+    }
+
+    /// `sudo archon` with the user's `$HOME`: the user's link must not steer root into reading
+    /// or replacing a file of root's. (Making a link another user's needs root: run as anyone
+    /// else, the test has nothing to check and says so.)
+    #[cfg(unix)]
+    #[test]
+    fn a_link_owned_by_another_user_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("roots-file");
+        fs::write(&target, "telemetry:\n  enabled: true\n").unwrap();
+        let link = dir.path().join("config.yaml");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        if std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).is_err() {
+            eprintln!("not run as root: cannot give the link to another user");
+            return;
+        }
+        let error = read_settings(&link).unwrap_err();
+        assert!(
+            error.to_string().contains("owned by another user"),
+            "{error}"
+        );
+        assert!(set_value(&link, "telemetry", "enabled", ConfigValue::Bool(false)).is_err());
+        assert_eq!(
+            fs::read_to_string(&target).unwrap(),
+            "telemetry:\n  enabled: true\n"
+        );
+        // A link of this user's to another user's file is not followed either.
+        let own_link = dir.path().join("own-link.yaml");
+        std::os::unix::fs::symlink(&target, &own_link).unwrap();
+        std::os::unix::fs::chown(&target, Some(65534), Some(65534)).unwrap();
+        let error = read_settings(&own_link).unwrap_err();
+        assert!(
+            error.to_string().contains("belongs to another user"),
+            "{error}"
+        );
     }
 }

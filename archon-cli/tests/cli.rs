@@ -423,6 +423,17 @@ fn on_changes_nothing_when_telemetry_files_cannot_be_written() {
     assert!(!user.archon_home().join("config.yaml").exists());
     let (stdout, _) = user.expect(&["telemetry", "status"], 0);
     assert!(!stdout.contains("Telemetry: ON"), "{stdout}");
+    // On already (config.yaml says so), with no id to send under: `on` does not say it is off.
+    std::fs::write(
+        user.archon_home().join("config.yaml"),
+        "telemetry:\n  enabled: true\n",
+    )
+    .unwrap();
+    let (_, stderr) = user.expect(&["telemetry", "on"], 1);
+    assert!(
+        stderr.contains("Nothing was changed: telemetry stays on, but nothing is sent"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -32,7 +32,7 @@ pub const POLICY_URL: &str = "https://github.com/coleam00/Archon/blob/main/docs/
 pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandError> {
     let env = session.environment();
     match command {
-        TelemetryCommand::On => on(env),
+        TelemetryCommand::On => on(env, session.telemetry().consent().state),
         TelemetryCommand::Off => {
             let result = off(env);
             // This run records nothing (see `main`), so that nothing of it is queued after the
@@ -176,11 +176,17 @@ fn config_error(config: &telemetry_runtime::config::ConfigError, done: &str) -> 
 }
 
 #[cfg(feature = "telemetry")]
-fn on(env: &Environment) -> Result<i32, CommandError> {
+fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
     // The id and the opt-in time are written before config.yaml: a failure there changed nothing.
-    let change = control::opt_in(env).map_err(|error| {
-        control_error_saying(error, Some("Nothing was changed: telemetry is not on."))
-    })?;
+    // Telemetry may have been on already (config.yaml or a variable says so) with no id to
+    // send under, which is what status reports.
+    let outcome = if before == ConsentState::On {
+        "Nothing was changed: telemetry stays on, but nothing is sent until this is fixed."
+    } else {
+        "Nothing was changed: telemetry is not on."
+    };
+    let change =
+        control::opt_in(env).map_err(|error| control_error_saying(error, Some(outcome)))?;
     if change.unchanged {
         outln!("Telemetry was already on.")?;
     } else {

@@ -990,3 +990,21 @@ fn status_never_prints_control_characters_from_files() {
         "{stdout}"
     );
 }
+
+/// `off` points to `clear` for the id only when `clear` can delete it.
+#[test]
+fn off_does_not_advise_clear_for_an_id_it_cannot_delete() {
+    let user = user();
+    user.seen_notice();
+    user.expect(&["telemetry", "on"], 0);
+    let (stdout, _) = user.expect(&["telemetry", "off"], 0);
+    assert!(
+        stdout.contains("`archon telemetry clear` deletes it"),
+        "{stdout}"
+    );
+    let id = user.archon_home().join("telemetry-id");
+    std::fs::remove_file(&id).unwrap();
+    std::fs::create_dir(&id).unwrap();
+    let (stdout, _) = user.expect(&["telemetry", "off"], 0);
+    assert!(!stdout.contains("deletes it"), "{stdout}");
+}

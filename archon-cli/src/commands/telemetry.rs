@@ -105,10 +105,13 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
 #[cfg(not(feature = "telemetry"))]
 const BUILT_WITHOUT: &str = "built without telemetry (cargo feature `telemetry` off)";
 
-/// The anonymous id file a build with telemetry left in this home, if there is one.
+/// The anonymous id file a build with telemetry left in this home, if there is one that
+/// `archon telemetry clear` can delete (a folder planted there, it cannot).
 fn leftover_identity(env: &Environment) -> Option<std::path::PathBuf> {
     let id = telemetry_runtime::store::Store::new(env.archon_home()?).identity_path();
-    id.exists().then_some(id)
+    std::fs::symlink_metadata(&id)
+        .is_ok_and(|metadata| !metadata.is_dir())
+        .then_some(id)
 }
 
 fn policy() -> Result<i32, CommandError> {

@@ -23,14 +23,21 @@ fn main() {
     // Known before the command line is parsed, so that telemetry starts first (and sees a
     // parse error through); only the first arguments matter: archon has no global options.
     let mut args = std::env::args_os().skip(1);
-    let about_telemetry = args.next().is_some_and(|arg| arg == "telemetry");
+    let telemetry_command = match (args.next(), args.next()) {
+        (Some(first), second) if first == "telemetry" => Some(second.unwrap_or_default()),
+        _ => None,
+    };
+    let is = |names: &[&str]| {
+        telemetry_command
+            .as_ref()
+            .is_some_and(|command| names.iter().any(|name| command == name))
+    };
+    // These say what telemetry is doing: the first-run notice would only repeat it.
+    let notice_said_by_command = is(&["status", "on", "off", "clear"]);
     // `archon telemetry off` and `clear` keep nothing of their own run: they record nothing,
     // so they never make an anonymous id (after `clear`, a new one).
-    let records = !(about_telemetry
-        && args
-            .next()
-            .is_some_and(|arg| arg == "off" || arg == "clear"));
-    let session = Session::start(about_telemetry, records);
+    let records = !is(&["off", "clear"]);
+    let session = Session::start(notice_said_by_command, records);
     let code = match cli::Cli::try_parse() {
         Ok(cli) => {
             // A panic is reported by the panic hook (and printed by Rust's own); here it only

@@ -55,9 +55,9 @@ fn text(consent: &Consent) -> String {
 /// printed only if that worked: a home that cannot be written shows no notice, rather than one
 /// on every run.
 ///
-/// `print` is false for `archon telemetry ...`, which is about telemetry already: telling that
-/// run how to turn telemetry on and inspect it would only be noise, so it marks the notice as
-/// seen without printing it (and counts as the run that showed it).
+/// `print` is false for `archon telemetry status`, `on`, `off` and `clear`, which say what
+/// telemetry is doing already: the notice would only repeat it, so the run marks it as seen
+/// without printing it (and counts as the run that showed it).
 pub fn show_once(env: &Environment, consent: &Consent, print: bool) -> bool {
     if consent.state == ConsentState::Off {
         return false;

@@ -70,13 +70,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Session {
     /// Starts telemetry for this run: consent, the first-run notice (whose run sends nothing;
-    /// `about_telemetry`: an `archon telemetry` command, which marks it seen without printing
-    /// it), the panic hook and the signal handlers; records `binary.startup` unless `records`
-    /// is false (consent is still resolved, for the command to report).
-    pub fn start(about_telemetry: bool, records: bool) -> &'static Session {
+    /// `notice_said_by_command`: an `archon telemetry` command that says what telemetry does,
+    /// which marks the notice seen without printing it), the panic hook and the signal
+    /// handlers; records `binary.startup` unless `records` is false (consent is still resolved,
+    /// for the command to report).
+    pub fn start(notice_said_by_command: bool, records: bool) -> &'static Session {
         let env = Environment::from_process();
         #[cfg(not(feature = "telemetry"))]
-        let _ = (about_telemetry, records);
+        let _ = (notice_said_by_command, records);
         #[cfg(feature = "telemetry")]
         let telemetry = {
             let telemetry = if records {
@@ -84,7 +85,7 @@ impl Session {
             } else {
                 Telemetry::start_without_recording(env.clone())
             };
-            if notice::show_once(&env, telemetry.consent(), !about_telemetry) {
+            if notice::show_once(&env, telemetry.consent(), !notice_said_by_command) {
                 telemetry.keep_local();
             }
             telemetry

@@ -98,7 +98,12 @@ fn the_first_run_notice_is_printed_once_to_stderr() {
 
 #[test]
 fn a_telemetry_command_as_the_first_run_marks_the_notice_seen_without_printing_it() {
-    for first in [["telemetry", "on"], ["telemetry", "status"]] {
+    for first in [
+        ["telemetry", "on"],
+        ["telemetry", "status"],
+        ["telemetry", "off"],
+        ["telemetry", "clear"],
+    ] {
         let user = user();
         let (stdout, stderr) = user.expect(&first, 0);
         assert!(!stderr.contains(NOTICE), "{first:?}: {stderr}");
@@ -106,6 +111,21 @@ fn a_telemetry_command_as_the_first_run_marks_the_notice_seen_without_printing_i
         assert!(user.archon_home().join(".first-run-completed").exists());
         let (_, stderr) = user.expect(&["version"], 0);
         assert!(!stderr.contains(NOTICE), "{first:?}: {stderr}");
+    }
+}
+
+/// `policy` and `inspect` do not say whether telemetry is on: as a first command, they show the
+/// notice (here, with telemetry already on by a variable, the notice that says so).
+#[test]
+fn policy_or_inspect_as_the_first_run_shows_the_notice() {
+    for first in [["telemetry", "policy"], ["telemetry", "inspect"]] {
+        let mut user = user();
+        user.set("ARCHON_TELEMETRY", "1");
+        let (_, stderr) = user.expect(&first, 0);
+        assert!(
+            stderr.contains("telemetry is on here"),
+            "{first:?}: {stderr}"
+        );
     }
 }
 

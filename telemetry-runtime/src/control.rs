@@ -169,8 +169,10 @@ pub fn opt_out(env: &Environment) -> Result<ConsentChange, ControlError> {
         "enabled",
         ConfigValue::Bool(false),
     );
-    let emptied = if store.dir().exists() {
-        queue::clear(&store).map_err(|error| ControlError::Io {
+    // Without telemetry's folder nothing waits; but with an id, a process may be recording
+    // under it without having written anything yet, and must learn of the withdrawal.
+    let emptied = if store.dir().exists() || store.identity_path().exists() {
+        queue::withdraw(&store).map_err(|error| ControlError::Io {
             path: store.dir(),
             error,
         })
@@ -207,18 +209,18 @@ pub struct Cleared {
 pub fn clear_identity(env: &Environment) -> Result<Cleared, ControlError> {
     let store = store_of(env)?;
     let io_error = |path: PathBuf| move |error| ControlError::Io { path, error };
-    // Deleting the id is no reason to create telemetry's folder; without it, there are no
-    // events either.
-    if !store.dir().is_dir() {
-        let existed = identity::clear(&store).map_err(io_error(store.identity_path()))?;
+    // With neither telemetry's folder nor an id there is nothing to delete, and no reason to
+    // create the folder. With an id and no folder, a process may be recording under it without
+    // having written anything yet: the folder is made, for the withdrawal's mark.
+    if !store.dir().is_dir() && !store.identity_path().exists() {
         return Ok(Cleared {
-            existed,
+            existed: false,
             waiting_deleted: 0,
         });
     }
     // One hold of the lock for the id and its events, so that a process starting meanwhile
     // cannot make a new id whose events would be deleted as the old one's.
-    let _lock = store.lock_existing().map_err(io_error(store.dir()))?;
+    let _lock = store.lock().map_err(io_error(store.dir()))?;
     let existed = identity::clear_locked(&store).map_err(io_error(store.identity_path()))?;
     let waiting_deleted = queue::forget_identified_locked(&store).map_err(|error| {
         if existed {

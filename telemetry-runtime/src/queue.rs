@@ -160,6 +160,13 @@ pub(crate) fn clear(store: &Store) -> io::Result<()> {
     withdraw_all_locked(store)
 }
 
+/// [`clear`] for `archon telemetry off`: makes telemetry's folder if it is missing, so that
+/// the withdrawal's mark can be left for processes that have not written anything yet.
+pub(crate) fn withdraw(store: &Store) -> io::Result<()> {
+    let _lock = store.lock()?;
+    withdraw_all_locked(store)
+}
+
 /// Forgets every event on this machine that carries an anonymous id, for `archon telemetry
 /// clear`: kept, they would link the deleted id to the next one. Empties the queue (every
 /// waiting event carries the id it was recorded with), drops such events from the recent

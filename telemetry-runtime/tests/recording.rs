@@ -460,3 +460,29 @@ fn a_withdrawal_is_noted_even_when_the_queue_cannot_be_removed() {
     assert_eq!(telemetry_runtime::state::read(&home.store()).withdrawals, 1);
     assert!(home.store().dir().join("withdrawn").exists());
 }
+
+#[test]
+fn off_reaches_a_process_that_has_not_written_yet_when_telemetry_has_no_folder() {
+    let home = Home::new();
+    control::opt_in(&home.env()).unwrap();
+    // The folder deleted by hand; the id (kept beside it) still there.
+    let _ = std::fs::remove_dir_all(home.store().dir());
+    let running = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
+    running.record(&startup());
+    control::opt_out(&home.env()).unwrap();
+    running.finish();
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
+}
+
+#[test]
+fn clear_reaches_a_process_that_has_not_written_yet_when_telemetry_has_no_folder() {
+    let home = Home::new();
+    control::opt_in(&home.env()).unwrap();
+    let _ = std::fs::remove_dir_all(home.store().dir());
+    // A build without a key keeps local copies under the id.
+    let running = Telemetry::start_with_key(home.env(), None);
+    running.record(&startup());
+    assert!(control::clear_identity(&home.env()).unwrap().existed);
+    running.finish();
+    assert!(control::inspect(&home.env(), 10).unwrap().is_empty());
+}

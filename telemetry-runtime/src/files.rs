@@ -176,15 +176,16 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
 /// goes, and where a write goes so that the link stays a link. A chain of more than 20 links is
 /// an error.
 ///
-/// Only links owned by the user archon runs as are followed, to a file they own (or to none
-/// yet): `sudo archon` with the user's `$HOME` must not be steered by the user's link into
-/// reading or replacing a file of root's.
+/// Only links owned by the user archon runs as, or by root, are followed: `sudo archon` with the
+/// user's `$HOME` must not be steered by a link the user planted into reading or replacing a
+/// file of root's, and root's own links (a Nix store's, a shared `/etc` file's) are as
+/// trustworthy as root. Where a link leads, the file's own permissions decide.
 pub fn link_target(path: &Path) -> io::Result<PathBuf> {
     let mut current = path.to_owned();
     for _ in 0..20 {
         match fs::symlink_metadata(&current) {
             Ok(metadata) if metadata.file_type().is_symlink() => {
-                if !owned_by_this_user(&metadata) {
+                if !owned_by_this_user_or_root(&metadata) {
                     return Err(io::Error::new(
                         io::ErrorKind::PermissionDenied,
                         format!(
@@ -200,16 +201,6 @@ pub fn link_target(path: &Path) -> io::Result<PathBuf> {
                     _ => target,
                 };
             }
-            Ok(metadata) if current != path && !owned_by_this_user(&metadata) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::PermissionDenied,
-                    format!(
-                        "{} links to {}, which belongs to another user",
-                        path.display(),
-                        current.display()
-                    ),
-                ));
-            }
             _ => return Ok(current),
         }
     }
@@ -220,13 +211,13 @@ pub fn link_target(path: &Path) -> io::Result<PathBuf> {
 }
 
 #[cfg(unix)]
-fn owned_by_this_user(metadata: &fs::Metadata) -> bool {
+fn owned_by_this_user_or_root(metadata: &fs::Metadata) -> bool {
     use std::os::unix::fs::MetadataExt;
-    metadata.uid() == rustix::process::geteuid().as_raw()
+    metadata.uid() == rustix::process::geteuid().as_raw() || metadata.uid() == 0
 }
 
 #[cfg(not(unix))]
-fn owned_by_this_user(_metadata: &fs::Metadata) -> bool {
+fn owned_by_this_user_or_root(_metadata: &fs::Metadata) -> bool {
     true
 }
 

@@ -22,18 +22,17 @@ use session::Session;
 fn main() {
     // Known before the command line is parsed, so that telemetry starts first (and sees a
     // parse error through); only the first arguments matter: archon has no global options.
-    let mut args = std::env::args_os().skip(1);
-    let telemetry_command = match (args.next(), args.next()) {
-        (Some(first), second) if first == "telemetry" => Some(second.unwrap_or_default()),
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).take(3).collect();
+    let telemetry_command = match args.as_slice() {
+        [first, second, ..] if first == "telemetry" => Some(second),
         _ => None,
     };
     let is = |names: &[&str]| {
-        telemetry_command
-            .as_ref()
-            .is_some_and(|command| names.iter().any(|name| command == name))
+        telemetry_command.is_some_and(|command| names.iter().any(|name| command == name))
     };
-    // These say what telemetry is doing: the first-run notice would only repeat it.
-    let notice_said_by_command = is(&["status", "on", "off", "clear"]);
+    // These say what telemetry is doing: the first-run notice would only repeat it. Only when
+    // run as they are (with more arguments, they may print help or a usage error instead).
+    let notice_said_by_command = args.len() == 2 && is(&["status", "on", "off", "clear"]);
     // `archon telemetry off` and `clear` keep nothing of their own run: they record nothing,
     // so they never make an anonymous id (after `clear`, a new one).
     let records = !is(&["off", "clear"]);

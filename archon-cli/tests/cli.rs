@@ -118,10 +118,16 @@ fn a_telemetry_command_as_the_first_run_marks_the_notice_seen_without_printing_i
 /// notice (here, with telemetry already on by a variable, the notice that says so).
 #[test]
 fn policy_or_inspect_as_the_first_run_shows_the_notice() {
-    for first in [["telemetry", "policy"], ["telemetry", "inspect"]] {
+    // And nor do `status` and the others when they only print help or a usage error.
+    for (first, code) in [
+        (&["telemetry", "policy"][..], 0),
+        (&["telemetry", "inspect"], 0),
+        (&["telemetry", "status", "--help"], 0),
+        (&["telemetry", "off", "extra"], 2),
+    ] {
         let mut user = user();
         user.set("ARCHON_TELEMETRY", "1");
-        let (_, stderr) = user.expect(&first, 0);
+        let (_, stderr) = user.expect(first, code);
         assert!(
             stderr.contains("telemetry is on here"),
             "{first:?}: {stderr}"

@@ -392,9 +392,20 @@ impl Telemetry {
                     distinct_id: Some(_)
                 }
         );
-        if identified && withdrawal::current(store) != self.withdrawal_mark {
-            *lock(&self.mode) = Mode::Off;
-            return Ok(Written::Withdrawn);
+        if identified {
+            let mark = withdrawal::current(store);
+            if !mark.same_as(&self.withdrawal_mark) {
+                if mark == withdrawal::Mark::Unreadable {
+                    self.note_problem(|| {
+                        format!(
+                            "{} cannot be read, so nothing is recorded; remove it",
+                            store.withdrawal_mark_path().display()
+                        )
+                    });
+                }
+                *lock(&self.mode) = Mode::Off;
+                return Ok(Written::Withdrawn);
+            }
         }
         if !pending.queue.is_empty() {
             // The recent events get these when they leave the queue (see `queue::remove`).

@@ -19,19 +19,34 @@ use std::io;
 /// The mark's size limit: a token and a time, with room to spare.
 const MAX_MARK_BYTES: u64 = 256;
 
-/// The withdrawal mark as one process saw it: `None` when there is none (one that cannot be
-/// read counts as none: a process cannot tell withdrawals apart by it, and reads it the same way
-/// both times).
+/// The withdrawal mark as one process saw it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Mark(Option<Vec<u8>>);
+pub(crate) enum Mark {
+    /// There is none: nothing was ever withdrawn here.
+    #[default]
+    None,
+    /// The token of the last withdrawal.
+    Token(Vec<u8>),
+    /// It cannot be read (a folder planted there, say), so withdrawals cannot be told apart:
+    /// such a mark is never [`Mark::same_as`] another, and events that carry an id are not
+    /// written while it lasts.
+    Unreadable,
+}
+
+impl Mark {
+    /// Whether `self` and `other` show that no withdrawal happened between them.
+    pub(crate) fn same_as(&self, other: &Mark) -> bool {
+        !matches!(self, Mark::Unreadable) && self == other
+    }
+}
 
 /// The mark now. One `open` when there is none, as is usual.
 pub(crate) fn current(store: &Store) -> Mark {
-    Mark(
-        files::read_limited(&store.withdrawal_mark_path(), MAX_MARK_BYTES)
-            .ok()
-            .flatten(),
-    )
+    match files::read_limited(&store.withdrawal_mark_path(), MAX_MARK_BYTES) {
+        Ok(None) => Mark::None,
+        Ok(Some(token)) => Mark::Token(token),
+        Err(_) => Mark::Unreadable,
+    }
 }
 
 /// Leaves a new mark: a withdrawal is happening. The caller holds the lock.
@@ -55,14 +70,13 @@ mod tests {
         let store = Store::new(dir.path());
         std::fs::create_dir_all(store.dir()).unwrap();
         let none = current(&store);
-        assert_eq!(none, Mark(None));
+        assert_eq!(none, Mark::None);
         let mut seen = vec![none];
         for _ in 0..20 {
             leave_locked(&store).unwrap();
             let mark = current(&store);
-            assert_eq!(
-                current(&store),
-                mark,
+            assert!(
+                current(&store).same_as(&mark),
                 "a mark is stable while nothing happens"
             );
             assert!(
@@ -71,5 +85,15 @@ mod tests {
             );
             seen.push(mark);
         }
+    }
+
+    #[test]
+    fn a_mark_that_cannot_be_read_is_never_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        std::fs::create_dir_all(store.withdrawal_mark_path()).unwrap();
+        let mark = current(&store);
+        assert_eq!(mark, Mark::Unreadable);
+        assert!(!current(&store).same_as(&mark));
     }
 }

@@ -486,3 +486,18 @@ fn clear_reaches_a_process_that_has_not_written_yet_when_telemetry_has_no_folder
     running.finish();
     assert!(control::inspect(&home.env(), 10).unwrap().is_empty());
 }
+
+#[test]
+fn a_withdrawal_mark_that_cannot_be_written_keeps_events_from_being_written() {
+    let home = Home::new();
+    record_opted_in(&home, 1);
+    std::fs::create_dir(home.store().dir().join("withdrawn")).unwrap();
+    let running = Telemetry::start_with_key(home.env(), Some(TEST_KEY));
+    running.record(&startup());
+    // The choice is recorded; the mark cannot be left.
+    assert!(control::opt_out(&home.env()).is_err());
+    running.finish();
+    assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
+    let problem = running.problem().unwrap_or_default();
+    assert!(problem.contains("withdrawn cannot be read"), "{problem}");
+}

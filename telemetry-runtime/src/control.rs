@@ -62,9 +62,11 @@ impl fmt::Display for ControlError {
                 "{error}\nThe anonymous id was deleted, but not every event on this machine that carries it."
             ),
             ControlError::Io { path, error } => {
-                // The error may name the file already (see `files::with_path`).
+                // The error may name the file already, or another in the same folder (see
+                // `files::with_path`).
                 let text = error.to_string();
-                if text.starts_with(&path.display().to_string()) {
+                let named = |p: &std::path::Path| text.starts_with(&p.display().to_string());
+                if named(path) || path.parent().is_some_and(named) {
                     write!(f, "{text}")
                 } else {
                     write!(f, "{}: {text}", path.display())

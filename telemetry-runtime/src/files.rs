@@ -166,6 +166,16 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     }
     #[cfg(not(unix))]
     let _ = mode;
+    // The file keeps its owner: root editing a user's config.yaml (`sudo archon setup` with
+    // their `$HOME`) must not leave a file the user can no longer read. (Only root can give a
+    // file away; for anyone else this changes nothing or is refused, which is fine.)
+    #[cfg(unix)]
+    if let Ok(old) = fs::symlink_metadata(path) {
+        use std::os::unix::fs::MetadataExt;
+        if old.is_file() {
+            let _ = std::os::unix::fs::fchown(temp.as_file(), Some(old.uid()), Some(old.gid()));
+        }
+    }
     temp.persist(path)
         .map_err(|error| about(path, error.error))?;
     Ok(())
@@ -250,13 +260,29 @@ fn about(path: &Path, error: io::Error) -> io::Error {
     #[cfg(unix)]
     let plain = match error.raw_os_error() {
         Some(libc::ELOOP) => Some(
-            "is a symbolic link, and telemetry never follows links for its own files; remove it",
+            "is a symbolic link, and telemetry never follows links for its own files; remove it"
+                .to_owned(),
         ),
-        Some(libc::EISDIR) => Some("is a folder where telemetry keeps a file; remove it"),
+        Some(libc::EISDIR) => {
+            Some("is a folder where telemetry keeps a file; remove it".to_owned())
+        }
+        // A file where a folder on the way belongs (telemetry's folder, or `$ARCHON_HOME`):
+        // "Not a directory" about a file that does not exist would send the user looking for it.
+        Some(libc::ENOTDIR) => path
+            .ancestors()
+            .skip(1)
+            .find(|dir| fs::metadata(dir).is_ok_and(|m| !m.is_dir()))
+            .map(|file| {
+                format!(
+                    "cannot be made: {} is a file where a folder belongs; remove it (or, if it \
+                     is $ARCHON_HOME, set ARCHON_HOME to a folder)",
+                    file.display()
+                )
+            }),
         _ => None,
     };
     #[cfg(not(unix))]
-    let plain: Option<&str> = None;
+    let plain: Option<String> = None;
     match plain {
         Some(text) => with_path(path, io::Error::new(error.kind(), text)),
         None => with_path(path, error),

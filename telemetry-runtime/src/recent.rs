@@ -169,8 +169,15 @@ fn parse(bytes: &[u8]) -> Vec<RecentEntry> {
 /// never hides the event just recorded. Events waiting in the queue are shown after those kept
 /// here, which is the order they were recorded in unless an event was kept locally while others
 /// waited (a first run with `ARCHON_TELEMETRY=1`, say).
+///
+/// Like [`overview`], it does not wait for the lock: held by another process, the files are
+/// read without it.
 pub fn read(store: &Store, limit: usize) -> io::Result<Vec<(RecentEntry, DeliveryStatus)>> {
-    let _lock = store.lock()?;
+    // No folder, nothing recorded; and showing that is no reason to make one.
+    if !store.dir().is_dir() {
+        return Ok(Vec::new());
+    }
+    let _lock = store.try_lock_existing()?;
     let queued = queue::read_unlocked(store)
         .map(|contents| contents.events)
         .unwrap_or_default();

@@ -779,4 +779,20 @@ mod tests {
         std::os::unix::fs::chown(&target, Some(65534), Some(65534)).unwrap();
         assert_eq!(read_settings(&own_link).unwrap().enabled, Some(true));
     }
+
+    /// Root editing a user's file keeps it theirs. (Run as anyone else, the test cannot give
+    /// the file away and says so.)
+    #[cfg(unix)]
+    #[test]
+    fn an_edit_keeps_the_files_owner() {
+        use std::os::unix::fs::MetadataExt;
+        let (_dir, path) = with_config("a: 1\n");
+        if std::os::unix::fs::chown(&path, Some(65534), Some(65534)).is_err() {
+            eprintln!("not run as root: cannot give the file to another user");
+            return;
+        }
+        set_value(&path, "telemetry", "enabled", ConfigValue::Bool(true)).unwrap();
+        let metadata = fs::metadata(&path).unwrap();
+        assert_eq!((metadata.uid(), metadata.gid()), (65534, 65534));
+    }
 }

@@ -37,6 +37,9 @@ pub enum ControlError {
     IdDeletedNotItsEvents {
         /// Why not.
         error: io::Error,
+        /// The events waiting to be sent with it were deleted all the same (what failed was
+        /// the copies kept for `inspect`).
+        waiting_deleted: bool,
     },
     /// A telemetry file cannot be read or written.
     Io {
@@ -57,9 +60,21 @@ impl fmt::Display for ControlError {
             ControlError::Config(error) | ControlError::OptOutNotRecorded { config: error, .. } => {
                 write!(f, "{error}")
             }
-            ControlError::IdDeletedNotItsEvents { error } => write!(
+            ControlError::IdDeletedNotItsEvents {
+                error,
+                waiting_deleted: true,
+            } => write!(
                 f,
-                "{error}\nThe anonymous id was deleted, but not every event on this machine that carries it."
+                "{error}\nThe anonymous id and the events waiting to be sent with it were deleted, \
+                 but not the copies kept for `archon telemetry inspect`."
+            ),
+            ControlError::IdDeletedNotItsEvents {
+                error,
+                waiting_deleted: false,
+            } => write!(
+                f,
+                "{error}\nThe anonymous id was deleted, but not every event on this machine that \
+                 carries it."
             ),
             ControlError::Io { path, error } => {
                 // The error may name the file already, or another in the same folder (see
@@ -226,7 +241,11 @@ pub fn clear_identity(env: &Environment) -> Result<Cleared, ControlError> {
     let existed = identity::clear_locked(&store).map_err(io_error(store.identity_path()))?;
     let waiting_deleted = queue::forget_identified_locked(&store).map_err(|error| {
         if existed {
-            ControlError::IdDeletedNotItsEvents { error }
+            ControlError::IdDeletedNotItsEvents {
+                error,
+                // The queue goes first; what is left of it, if anything, says whether it went.
+                waiting_deleted: !store.queue_path().exists(),
+            }
         } else {
             io_error(store.dir())(error)
         }

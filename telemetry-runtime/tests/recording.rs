@@ -440,7 +440,13 @@ fn clear_with_a_broken_recent_file_still_withdraws_and_says_what_was_done() {
     let text = error.to_string();
     assert!(text.contains("recent.jsonl"), "{text}");
     assert!(text.contains("remove it"), "{text}");
-    assert!(text.contains("The anonymous id was deleted"), "{text}");
+    assert!(
+        text.contains(
+            "The anonymous id and the events waiting to be sent with it were deleted, but not \
+             the copies kept"
+        ),
+        "{text}"
+    );
     // Nothing waiting is sent: the queue went first.
     assert_eq!(queue::read(&home.store()).unwrap().events.len(), 0);
     assert!(!home.store().identity_path().exists());

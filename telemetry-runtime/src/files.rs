@@ -253,6 +253,15 @@ pub(crate) fn with_path(path: &Path, error: io::Error) -> io::Error {
     io::Error::new(error.kind(), format!("{shown}: {error}"))
 }
 
+/// The first folder on the way to `path` that is a file instead, if there is one (the cause of
+/// "Not a directory").
+pub(crate) fn file_in_the_way(path: &Path) -> Option<&Path> {
+    path.ancestors()
+        .skip(1)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .find(|dir| fs::metadata(dir).is_ok_and(|m| !m.is_dir()))
+}
+
 /// `error` from one of telemetry's own files at `path`, naming the file and, for the kinds of
 /// file telemetry refuses, saying in plain words what is wrong and what to do: the system's
 /// words are misleading here (a planted symlink shows as "Too many levels of symbolic links").
@@ -268,17 +277,13 @@ fn about(path: &Path, error: io::Error) -> io::Error {
         }
         // A file where a folder on the way belongs (telemetry's folder, or `$ARCHON_HOME`):
         // "Not a directory" about a file that does not exist would send the user looking for it.
-        Some(libc::ENOTDIR) => path
-            .ancestors()
-            .skip(1)
-            .find(|dir| fs::metadata(dir).is_ok_and(|m| !m.is_dir()))
-            .map(|file| {
-                format!(
-                    "cannot be made: {} is a file where a folder belongs; remove it (or, if it \
+        Some(libc::ENOTDIR) => file_in_the_way(path).map(|file| {
+            format!(
+                "cannot be made: {} is a file where a folder belongs; remove it (or, if it \
                      is $ARCHON_HOME, set ARCHON_HOME to a folder)",
-                    file.display()
-                )
-            }),
+                file.display()
+            )
+        }),
         _ => None,
     };
     #[cfg(not(unix))]

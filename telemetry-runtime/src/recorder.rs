@@ -55,14 +55,6 @@ struct Pending {
     recent: Vec<u8>,
 }
 
-/// What became of the pending events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Written {
-    Yes,
-    /// Dropped: they were withdrawn after this process started.
-    Withdrawn,
-}
-
 /// What recording does in this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -342,10 +334,8 @@ impl Telemetry {
                 return;
             }
             match self.write(&pending) {
-                Ok(Written::Yes) if !pending.queue.is_empty() => {
-                    self.queued_any.store(true, Ordering::SeqCst)
-                }
-                Ok(Written::Yes | Written::Withdrawn) => {}
+                Ok(true) => self.queued_any.store(true, Ordering::SeqCst),
+                Ok(false) => {}
                 Err(error) => {
                     // The lock was held elsewhere for as long as telemetry waits: waiting again
                     // for each later event would make the command that much slower each time.
@@ -368,17 +358,17 @@ impl Telemetry {
     }
 
     /// Appends `pending` under the store's lock, unless the events it carries an id in were
-    /// withdrawn since this process started.
-    fn write(&self, pending: &Pending) -> std::io::Result<Written> {
+    /// withdrawn since this process started. Returns whether events were queued.
+    fn write(&self, pending: &Pending) -> std::io::Result<bool> {
         let Some(store) = &self.store else {
-            return Ok(Written::Yes);
+            return Ok(false);
         };
         let mut lock_file = lock(&self.lock_file);
         if lock_file.is_none() {
             *lock_file = Some(store.open_lock_file()?);
         }
         let Some(file) = lock_file.as_ref() else {
-            return Ok(Written::Yes);
+            return Ok(false);
         };
         let _held = HeldLock::acquire(file)?;
         // Telemetry was turned off, or the id cleared, while this process ran (a long
@@ -404,7 +394,7 @@ impl Telemetry {
                     });
                 }
                 *lock(&self.mode) = Mode::Off;
-                return Ok(Written::Withdrawn);
+                return Ok(false);
             }
         }
         if !pending.queue.is_empty() {
@@ -414,7 +404,7 @@ impl Telemetry {
         if !pending.recent.is_empty() {
             recent::append_locked(store, &pending.recent)?;
         }
-        Ok(Written::Yes)
+        Ok(!pending.queue.is_empty())
     }
 
     /// Call once, as archon exits: writes the pending events, and starts the delivery process

@@ -78,25 +78,27 @@ impl Store {
     /// Takes the store's lock only if telemetry's folder exists: for the delivery process, which
     /// must not bring back a home the user deleted while it ran.
     pub(crate) fn lock_existing(&self) -> io::Result<FileLock> {
-        if !self.dir().is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                "telemetry's folder is gone",
-            ));
-        }
+        self.require_dir()?;
         FileLock::acquire(&self.lock_path()).map_err(|e| files::with_path(&self.lock_path(), e))
     }
 
     /// Takes the store's lock if it is free and telemetry's folder exists; `None` when another
     /// process holds it.
     pub(crate) fn try_lock_existing(&self) -> io::Result<Option<FileLock>> {
-        if !self.dir().is_dir() {
-            return Err(io::Error::new(
+        self.require_dir()?;
+        FileLock::try_acquire(&self.lock_path()).map_err(|e| files::with_path(&self.lock_path(), e))
+    }
+
+    /// NotFound unless telemetry's folder exists.
+    fn require_dir(&self) -> io::Result<()> {
+        if self.dir().is_dir() {
+            Ok(())
+        } else {
+            Err(io::Error::new(
                 io::ErrorKind::NotFound,
                 "telemetry's folder is gone",
-            ));
+            ))
         }
-        FileLock::try_acquire(&self.lock_path()).map_err(|e| files::with_path(&self.lock_path(), e))
     }
 
     /// The store's lock file, opened (and telemetry's folder created if it is missing), for

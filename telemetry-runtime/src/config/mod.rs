@@ -90,7 +90,7 @@ fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
                 false,
             ))
         }
-        Err(e) => match not_a_folder(path) {
+        Err(e) => match files::file_in_the_way(path) {
             // `$ARCHON_HOME` set to a file, say: "Not a directory" about config.yaml would send
             // the user looking at a file that does not exist.
             Some(file) => {
@@ -111,14 +111,6 @@ fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
             String::from_utf8(bytes).map_err(|_| error("is not UTF-8 text".to_owned(), false))
         })
         .transpose()
-}
-
-/// The first folder on the way to `path` that is a file instead, if there is one.
-fn not_a_folder(path: &Path) -> Option<&Path> {
-    path.ancestors()
-        .skip(1)
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .find(|dir| std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()))
 }
 
 /// True for a file with nothing but whitespace and comments.

@@ -463,6 +463,24 @@ fn on_changes_nothing_when_telemetry_files_cannot_be_written() {
 }
 
 #[test]
+fn on_failing_after_the_id_does_not_say_nothing_is_sent() {
+    let mut user = user();
+    user.seen_notice();
+    // On by a variable, with an id: events are sent whatever `on` then fails to write.
+    user.set("ARCHON_TELEMETRY", "1");
+    user.expect(&["version"], 0);
+    assert!(user.archon_home().join("telemetry-id").is_file());
+    // A folder where the opt-in time is noted.
+    std::fs::create_dir(user.archon_home().join("telemetry/state.json")).unwrap();
+    let (_, stderr) = user.expect(&["telemetry", "on"], 1);
+    assert!(
+        stderr.contains("Nothing was changed: telemetry stays on."),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("nothing is sent"), "{stderr}");
+}
+
+#[test]
 fn inspect_prints_the_events_as_json() {
     let user = user();
     user.seen_notice();

@@ -181,15 +181,22 @@ fn config_error(config: &telemetry_runtime::config::ConfigError, done: &str) -> 
 #[cfg(feature = "telemetry")]
 fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
     // The id and the opt-in time are written before config.yaml: a failure there changed nothing.
-    // Telemetry may have been on already (config.yaml or a variable says so) with no id to
-    // send under, which is what status reports.
-    let outcome = if before == ConsentState::On {
-        "Nothing was changed: telemetry stays on, but nothing is sent until this is fixed."
-    } else {
-        "Nothing was changed: telemetry is not on."
-    };
-    let change =
-        control::opt_in(env).map_err(|error| control_error_saying(error, Some(outcome)))?;
+    // Telemetry may have been on already (config.yaml or a variable says so): then it is sent
+    // as before, unless what failed is the anonymous id, without which nothing is sent (as
+    // status reports).
+    let identity_path = env
+        .archon_home()
+        .map(|home| telemetry_runtime::store::Store::new(home).identity_path());
+    let change = control::opt_in(env).map_err(|error| {
+        let outcome = match &error {
+            _ if before != ConsentState::On => "Nothing was changed: telemetry is not on.",
+            ControlError::Io { path, .. } if Some(path) == identity_path.as_ref() => {
+                "Nothing was changed: telemetry stays on, but nothing is sent until this is fixed."
+            }
+            _ => "Nothing was changed: telemetry stays on.",
+        };
+        control_error_saying(error, Some(outcome))
+    })?;
     if change.unchanged {
         outln!("Telemetry was already on.")?;
     } else {

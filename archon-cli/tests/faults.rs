@@ -823,6 +823,14 @@ fn a_lock_that_is_never_released_delays_commands_but_never_hangs_them() {
     });
     let _held = hold_store_lock(&user.archon_home());
     run(&user, &["version"], 0);
+    // Debugging stores nothing: it still prints what would be sent.
+    let mut debug = user.command(&["version"]);
+    debug.env("ARCHON_TELEMETRY_DEBUG", "1");
+    let (_, stderr) = run_command(debug, &["version"], &[0]);
+    assert!(
+        stderr.contains("archon telemetry (debug, not sent)"),
+        "{stderr}"
+    );
     run(&user, &["workflow", "run", "hello"], 0);
     let (status, _) = run(&user, &["telemetry", "status"], 0);
     degraded(&status, "locked by another process", &server);

@@ -133,9 +133,10 @@ impl Telemetry {
                     })
                     .ok();
                 match (env.debug(), can_send, distinct_id) {
+                    // Debugging writes nothing, so a stuck lock does not stop it.
+                    (true, _, id) => Mode::Debug { distinct_id: id },
                     // The store's lock is held elsewhere: writing would wait as long again.
                     _ if lock_timed_out => Mode::Off,
-                    (true, _, id) => Mode::Debug { distinct_id: id },
                     (false, true, Some(id)) => Mode::Queue { distinct_id: id },
                     (false, _, id) => Mode::LocalOnly { distinct_id: id },
                 }

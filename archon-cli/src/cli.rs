@@ -74,7 +74,7 @@ pub enum Command {
 /// `archon workflow ...`
 #[derive(Debug, Subcommand)]
 pub enum WorkflowCommand {
-    /// List the bundled workflows and those in <cwd>/.archon/workflows/.
+    /// List the bundled workflows and those in .archon/workflows/ of the current folder.
     List(ListArgs),
     /// Run a workflow.
     Run(RunArgs),

@@ -325,16 +325,41 @@ fn off_says_when_an_environment_variable_keeps_telemetry_on() {
     user.seen_notice();
     user.set("ARCHON_TELEMETRY", "1");
     let (stdout, _) = user.expect(&["telemetry", "off"], 0);
+    // The first line says what is true now, not what the file says.
+    let first = stdout.lines().next().unwrap_or_default();
     assert!(
-        stdout.contains("Note: the ARCHON_TELEMETRY environment variable still turns telemetry on"),
+        first.contains("telemetry stays on: the ARCHON_TELEMETRY environment variable turns it on"),
         "{stdout}"
     );
+    assert!(!stdout.contains("Nothing will be sent"), "{stdout}");
     // Without it, `off` is the whole story.
     let mut user = self::user();
     user.seen_notice();
     user.set("ARCHON_TELEMETRY", "0");
     let (stdout, _) = user.expect(&["telemetry", "off"], 0);
-    assert!(!stdout.contains("Note:"), "{stdout}");
+    assert!(stdout.starts_with("Telemetry is off."), "{stdout}");
+    assert!(!stdout.contains("stays on"), "{stdout}");
+}
+
+#[test]
+fn on_says_when_an_environment_variable_keeps_telemetry_off_and_makes_no_id() {
+    let mut user = user();
+    user.seen_notice();
+    user.set("DO_NOT_TRACK", "1");
+    let (stdout, _) = user.expect(&["telemetry", "on"], 0);
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("telemetry stays off: the DO_NOT_TRACK environment variable turns it off"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Thank you"), "{stdout}");
+    assert!(!stdout.contains("Anonymous id"), "{stdout}");
+    assert!(!user.archon_home().join("telemetry-id").exists());
+    // The choice is in the file: without the variable, telemetry is on and makes its id.
+    user.set("DO_NOT_TRACK", "");
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(stdout.contains("Telemetry: ON"), "{stdout}");
+    assert!(user.archon_home().join("telemetry-id").is_file());
 }
 
 #[test]

@@ -109,7 +109,7 @@ fn consent_of(env: &Environment, store: &Store) -> Consent {
 pub struct ConsentChange {
     /// The config file that now records the choice.
     pub config_path: PathBuf,
-    /// The anonymous id, after opting in.
+    /// The anonymous id, after opting in (none while a variable keeps telemetry off).
     pub id: Option<Uuid>,
     /// Consent as it now resolves: an environment variable can still override the file.
     pub effective: Consent,
@@ -128,8 +128,16 @@ pub fn opt_in(env: &Environment) -> Result<ConsentChange, ControlError> {
     let store = store_of(env)?;
     let was_on = config::read_settings(&store.config_path()).is_ok_and(|s| s.enabled == Some(true));
     let io_error = |path: PathBuf| move |error| ControlError::Io { path, error };
-    let (id, created) =
-        identity::get_or_create_noting(&store).map_err(io_error(store.identity_path()))?;
+    // A variable that keeps telemetry off (DO_NOT_TRACK) means off whatever the file says: no
+    // id until it is unset (the first run after that makes one).
+    let kept_off = consent::from_environment(env).is_some_and(|c| c.state == ConsentState::Off);
+    let (id, created) = if kept_off {
+        (None, false)
+    } else {
+        let (id, created) =
+            identity::get_or_create_noting(&store).map_err(io_error(store.identity_path()))?;
+        (Some(id), created)
+    };
     let forget_new_id = || {
         if created {
             let _ = identity::clear(&store);
@@ -159,7 +167,7 @@ pub fn opt_in(env: &Environment) -> Result<ConsentChange, ControlError> {
     Ok(ConsentChange {
         effective: consent_of(env, &store),
         config_path: store.config_path(),
-        id: Some(id),
+        id,
         unchanged: was_on,
     })
 }

@@ -197,7 +197,15 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
         };
         control_error_saying(error, Some(outcome))
     })?;
-    if change.unchanged {
+    // A variable outranks the file: say first what is true now.
+    let kept_off = change.effective.state != ConsentState::On;
+    if kept_off {
+        outln!(
+            "Your choice is recorded, but telemetry stays off: {} turns it off, whatever \
+             config.yaml says. Nothing is recorded or sent until you unset it.",
+            change.effective.source
+        )?;
+    } else if change.unchanged {
         outln!("Telemetry was already on.")?;
     } else {
         outln!("Telemetry is on. Thank you!")?;
@@ -210,6 +218,16 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
         outln!("  Anonymous id: {id}")?;
     }
     outln!()?;
+    if kept_off {
+        outln!("Once it is on, archon will send the events listed in the policy: which commands")?;
+        outln!("and workflows run, how long they take and how they fail, with archon's version")?;
+        outln!("and your OS family. Never paths, file or workflow names, messages, or anything")?;
+        outln!("you type.")?;
+        outln!()?;
+        outln!("See what would be sent:   archon telemetry inspect")?;
+        outln!("Policy:                   {POLICY_URL}")?;
+        return Ok(exit::SUCCESS);
+    }
     outln!("archon will send the events listed in the policy: which commands and workflows run,")?;
     outln!("how long they take and how they fail, with archon's version and your OS family.")?;
     outln!("Never paths, file or workflow names, messages, or anything you type.")?;
@@ -217,13 +235,6 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
     outln!("See exactly what is sent: archon telemetry inspect")?;
     outln!("Turn it off again:        archon telemetry off")?;
     outln!("Policy:                   {POLICY_URL}")?;
-    if change.effective.state != ConsentState::On {
-        outln!()?;
-        outln!(
-            "Note: {} still turns telemetry off, so nothing is sent until you change it.",
-            change.effective.source
-        )?;
-    }
     if telemetry_runtime::build_config::POSTHOG_KEY.is_none() {
         outln!()?;
         outln!("Note: this build of archon has no PostHog key, so it cannot send anything;")?;
@@ -243,7 +254,19 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
             ),
         )
     })?;
-    if change.unchanged {
+    // A variable outranks the file: say first what is true now.
+    #[cfg(feature = "telemetry")]
+    let kept_on = change.effective.state == ConsentState::On;
+    #[cfg(not(feature = "telemetry"))]
+    let kept_on = false;
+    if kept_on {
+        outln!(
+            "Your choice is recorded and the events waiting to be sent were deleted, but \
+             telemetry stays on: {} turns it on, whatever config.yaml says. Events are recorded \
+             and sent until you unset it.",
+            change.effective.source
+        )?;
+    } else if change.unchanged {
         outln!("Telemetry was already off. Nothing will be sent.")?;
     } else {
         outln!(
@@ -258,14 +281,6 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
         outln!(
             "Your anonymous id is still in {}; `archon telemetry clear` deletes it.",
             id.display()
-        )?;
-    }
-    #[cfg(feature = "telemetry")]
-    if change.effective.state == ConsentState::On {
-        outln!()?;
-        outln!(
-            "Note: {} still turns telemetry on, so events are still recorded until you unset it.",
-            change.effective.source
         )?;
     }
     Ok(exit::SUCCESS)

@@ -298,11 +298,14 @@ pub struct Status {
 /// [`status`] as seen by this process's telemetry: adds why it could not record, if it could
 /// not (the anonymous id or telemetry's files cannot be created or written).
 pub fn status_of(telemetry: &Telemetry) -> Status {
-    // What this process recorded so far counts, and writing it shows whether it can be written.
+    // Read before this run's own events are written, so that the last event and the count of
+    // those waiting are what came before `status` (as `inspect` leaves its own out); then
+    // writing them shows whether events can be written at all.
+    let status = status(telemetry.environment());
     telemetry.flush();
     Status {
         recording_problem: telemetry.problem(),
-        ..status(telemetry.environment())
+        ..status
     }
 }
 

@@ -59,9 +59,14 @@ impl Environment {
         Some(home)
     }
 
-    /// Whether `ARCHON_TELEMETRY_DEBUG` asks for events on stderr instead of being sent.
+    /// Whether `ARCHON_TELEMETRY_DEBUG` asks for events on stderr instead of being sent: any
+    /// value but empty and the words for no (`0`, `false`, `no`, `off`, in any case), which
+    /// must not fill stderr with JSON.
     pub fn debug(&self) -> bool {
-        is_set(&self.archon_telemetry_debug)
+        self.archon_telemetry_debug.as_ref().is_some_and(|value| {
+            let value = value.to_string_lossy().trim().to_ascii_lowercase();
+            !matches!(value.as_str(), "" | "0" | "false" | "no" | "off")
+        })
     }
 }
 
@@ -73,6 +78,24 @@ pub(crate) fn is_set(value: &Option<OsString>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_is_on_for_any_value_but_the_words_for_no() {
+        let debug = |value: Option<&str>| {
+            Environment {
+                archon_telemetry_debug: value.map(Into::into),
+                ..Environment::default()
+            }
+            .debug()
+        };
+        for on in ["1", "true", "YES", "on", "2", "please"] {
+            assert!(debug(Some(on)), "{on}");
+        }
+        for off in ["", " ", "0", "false", "False", " no ", "OFF"] {
+            assert!(!debug(Some(off)), "{off:?}");
+        }
+        assert!(!debug(None));
+    }
 
     #[test]
     fn a_relative_archon_home_is_made_absolute() {

@@ -7,7 +7,7 @@ use telemetry_schema::{CliCommand, CliSubcommand};
 
 /// What `archon --help` ends with: how telemetry stands in this build.
 const AFTER_HELP: &str = if cfg!(feature = "telemetry") {
-    "Telemetry is off unless you turn it on; see `archon telemetry --help`."
+    "Telemetry sends nothing unless you turn it on; see `archon telemetry --help`."
 } else {
     "This archon was built without telemetry: it records and sends nothing."
 };
@@ -128,7 +128,9 @@ pub enum TelemetryCommand {
     Status,
     /// Print the last events as the exact JSON that is (or would be) sent. Sends nothing.
     Inspect(InspectArgs),
-    /// Delete your anonymous id (a new, unrelated one is made if telemetry stays on).
+    /// Delete your anonymous id and the events on this machine that carry it.
+    ///
+    /// If telemetry stays on, a new, unrelated id is made for later events.
     Clear,
     /// Show where the telemetry policy is.
     Policy,
@@ -137,7 +139,7 @@ pub enum TelemetryCommand {
 /// `archon telemetry inspect`
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// How many of the most recent events to print.
+    /// How many of the most recent events to print, from 1 to 10.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=10))]
     pub limit: u8,
     /// Add what became of each event (waiting, sent, never sent) under "delivery".

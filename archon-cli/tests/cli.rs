@@ -39,7 +39,7 @@ fn help_lists_the_commands() {
     for command in ["workflow", "setup", "telemetry", "version"] {
         assert!(stdout.contains(command), "{stdout}");
     }
-    assert!(stdout.contains("Telemetry is off unless you turn it on"));
+    assert!(stdout.contains("Telemetry sends nothing unless you turn it on"));
     let (stdout, _) = user().expect(&["telemetry", "--help"], 0);
     for sub in ["on", "off", "status", "inspect", "clear", "policy"] {
         assert!(

@@ -5,6 +5,7 @@ use crate::build_config;
 use crate::config::{ConfigError, TelemetrySettings};
 use std::fmt;
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 /// Which setting chose the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,23 +27,40 @@ pub struct Host {
     pub source: HostSource,
 }
 
-/// A host that may not be used.
+/// Why there is no host to send to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostError {
-    /// Which setting named it.
-    pub source: HostSource,
-    /// Why it is refused.
-    pub reason: String,
+pub enum HostError {
+    /// The setting names a host that may not be used.
+    Refused {
+        /// Which setting named it.
+        source: HostSource,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// config.yaml, which may name the host (a proxy, say), cannot be read.
+    ConfigUnreadable {
+        /// config.yaml.
+        path: PathBuf,
+    },
 }
 
 impl fmt::Display for HostError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let setting = match self.source {
-            HostSource::Environment => "ARCHON_TELEMETRY_HOST",
-            HostSource::ConfigFile => "telemetry.host in config.yaml",
-            HostSource::Build => "the host built into archon",
-        };
-        write!(f, "{setting} is not usable: {}", self.reason)
+        match self {
+            HostError::Refused { source, reason } => {
+                let setting = match source {
+                    HostSource::Environment => "ARCHON_TELEMETRY_HOST",
+                    HostSource::ConfigFile => "telemetry.host in config.yaml",
+                    HostSource::Build => "the host built into archon",
+                };
+                write!(f, "{setting} is not usable: {reason}")
+            }
+            HostError::ConfigUnreadable { path } => write!(
+                f,
+                "unknown: {} cannot be used, and it may name the host, so nothing is sent",
+                path.display()
+            ),
+        }
     }
 }
 
@@ -55,7 +73,7 @@ pub fn choose(from_env: Option<&str>, from_config: Option<&str>) -> Result<Host,
     };
     check(text.trim())
         .map(|url| Host { url, source })
-        .map_err(|reason| HostError { source, reason })
+        .map_err(|reason| HostError::Refused { source, reason })
 }
 
 /// The host deliveries use, from `ARCHON_TELEMETRY_HOST` (`from_env`) and config.yaml as read
@@ -67,12 +85,8 @@ pub fn for_delivery(
 ) -> Result<Host, HostError> {
     let from_env = from_env.filter(|host| !host.trim().is_empty());
     match settings {
-        Err(error) if from_env.is_none() => Err(HostError {
-            source: HostSource::ConfigFile,
-            reason: format!(
-                "unknown while {} cannot be used, so nothing is sent",
-                error.path.display()
-            ),
+        Err(error) if from_env.is_none() => Err(HostError::ConfigUnreadable {
+            path: error.path.clone(),
         }),
         Err(_) => choose(from_env, None),
         Ok(settings) => choose(from_env, settings.host.as_deref()),
@@ -138,10 +152,9 @@ mod tests {
             io: false,
         };
         let error = for_delivery(None, Err(&broken)).unwrap_err();
-        assert_eq!(error.source, HostSource::ConfigFile);
-        assert!(
-            error.to_string().contains("/h/config.yaml cannot be used"),
-            "{error}"
+        assert_eq!(
+            error.to_string(),
+            "unknown: /h/config.yaml cannot be used, and it may name the host, so nothing is sent"
         );
         assert!(for_delivery(Some(" "), Err(&broken)).is_err());
         let host = for_delivery(Some("https://env.example"), Err(&broken)).unwrap();
@@ -176,7 +189,16 @@ mod tests {
             "not a url",
         ] {
             let error = choose(None, Some(refused)).unwrap_err();
-            assert_eq!(error.source, HostSource::ConfigFile, "{refused}");
+            assert!(
+                matches!(
+                    error,
+                    HostError::Refused {
+                        source: HostSource::ConfigFile,
+                        ..
+                    }
+                ),
+                "{refused}"
+            );
         }
     }
 }

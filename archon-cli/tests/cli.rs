@@ -370,8 +370,9 @@ fn an_archon_telemetry_value_not_understood_is_off_and_status_says_so() {
     user.set("ARCHON_TELEMETRY", "disable");
     let (stdout, _) = user.expect(&["telemetry", "status"], 0);
     assert!(stdout.contains("Telemetry: OFF"), "{stdout}");
+    // config.yaml says on already.
     assert!(
-        stdout.contains("To turn it on:   unset ARCHON_TELEMETRY, then archon telemetry on"),
+        stdout.contains("To turn it on:   unset ARCHON_TELEMETRY\n"),
         "{stdout}"
     );
     assert!(
@@ -1076,4 +1077,51 @@ fn off_does_not_advise_clear_for_an_id_it_cannot_delete() {
     std::fs::create_dir(&id).unwrap();
     let (stdout, _) = user.expect(&["telemetry", "off"], 0);
     assert!(!stdout.contains("deletes it"), "{stdout}");
+}
+
+#[test]
+fn status_says_what_a_variable_overrides_and_how_to_undo_it() {
+    let mut user = user();
+    user.seen_notice();
+    user.expect(&["telemetry", "on"], 0);
+    user.set("DO_NOT_TRACK", "1");
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(stdout.contains("Telemetry: OFF"), "{stdout}");
+    assert!(
+        stdout.contains("  Overrides:     telemetry.enabled: true in config.yaml"),
+        "{stdout}"
+    );
+    // config.yaml says on already: unsetting the variable is all it takes.
+    assert!(
+        stdout.contains("To turn it on:   unset DO_NOT_TRACK\n"),
+        "{stdout}"
+    );
+    // The file agrees with the variable: nothing to point out.
+    user.set("DO_NOT_TRACK", "");
+    user.expect(&["telemetry", "off"], 0);
+    user.set("DO_NOT_TRACK", "1");
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(!stdout.contains("Overrides:"), "{stdout}");
+    assert!(
+        stdout.contains("To turn it on:   unset DO_NOT_TRACK, then archon telemetry on"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn status_without_a_home_folder_suggests_only_what_works() {
+    let user = user();
+    let output = user
+        .command(&["telemetry", "status"])
+        .env_remove("HOME")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("To turn it on:   set ARCHON_HOME to a folder, then archon telemetry on"),
+        "{stdout}"
+    );
+    // `archon telemetry off` would fail: there is nowhere to write it.
+    assert!(!stdout.contains("To turn it off:"), "{stdout}");
 }

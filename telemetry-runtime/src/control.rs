@@ -293,6 +293,9 @@ pub struct Status {
     pub recording_problem: Option<String>,
     /// Why config.yaml cannot be used, if it cannot (whatever decided consent).
     pub config_problem: Option<ConfigError>,
+    /// What config.yaml's `telemetry.enabled` says, if it says anything (a variable may
+    /// outrank it).
+    pub config_enabled: Option<bool>,
 }
 
 /// [`status`] as seen by this process's telemetry: adds why it could not record, if it could
@@ -334,9 +337,11 @@ pub fn status(env: &Environment) -> Status {
             debug: env.debug(),
             recording_problem: None,
             config_problem: None,
+            config_enabled: None,
         };
     };
     let settings = config::read_settings(&store.config_path());
+    let config_enabled = settings.as_ref().ok().and_then(|settings| settings.enabled);
     let host = host::for_delivery(from_env, settings.as_ref());
     let config_problem = settings.as_ref().err().cloned();
     let consent = consent::resolve(env, Some(store.config_path()), settings);
@@ -369,6 +374,7 @@ pub fn status(env: &Environment) -> Status {
         debug: env.debug(),
         recording_problem: None,
         config_problem,
+        config_enabled,
     }
 }
 

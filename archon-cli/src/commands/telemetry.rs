@@ -363,6 +363,28 @@ pub fn render_status(status: &Status) -> String {
     };
     line(format!("Telemetry: {state}"));
     line(format!("  Decided by:    {}", status.consent.source));
+    // A variable decides, and the file says otherwise: unsetting the variable changes the state
+    // (and, to on, sends what is recorded from then on).
+    let by_variable = matches!(
+        status.consent.source,
+        ConsentSource::DoNotTrack
+            | ConsentSource::ArchonNoTelemetry
+            | ConsentSource::ArchonTelemetry
+            | ConsentSource::ArchonTelemetryNotUnderstood
+    );
+    if let Some(enabled) = status.config_enabled.filter(|_| by_variable) {
+        let file_says = if enabled {
+            ConsentState::On
+        } else {
+            ConsentState::Off
+        };
+        if file_says != status.consent.state {
+            line(format!(
+                "  Overrides:     telemetry.enabled: {enabled} in config.yaml, which applies once \
+                 the variable is unset"
+            ));
+        }
+    }
     match &status.home {
         Some(home) => line(format!("  Files:         {}", home.display())),
         None => line(
@@ -482,20 +504,30 @@ pub fn render_status(status: &Status) -> String {
     if status.consent.state != ConsentState::On {
         // `archon telemetry on` writes config.yaml, which does not help while a variable or an
         // unreadable file decides.
+        // config.yaml already says on: unsetting the variable is enough.
+        let then_on = if status.config_enabled == Some(true) {
+            ""
+        } else {
+            ", then archon telemetry on"
+        };
         let how = match &status.consent.source {
-            ConsentSource::DoNotTrack => "unset DO_NOT_TRACK, then archon telemetry on",
-            ConsentSource::ArchonNoTelemetry => {
-                "unset ARCHON_NO_TELEMETRY, then archon telemetry on"
+            _ if status.home.is_none() => {
+                "set ARCHON_HOME to a folder, then archon telemetry on".to_owned()
             }
+            ConsentSource::DoNotTrack => format!("unset DO_NOT_TRACK{then_on}"),
+            ConsentSource::ArchonNoTelemetry => format!("unset ARCHON_NO_TELEMETRY{then_on}"),
             ConsentSource::ArchonTelemetry | ConsentSource::ArchonTelemetryNotUnderstood => {
-                "unset ARCHON_TELEMETRY, then archon telemetry on"
+                format!("unset ARCHON_TELEMETRY{then_on}")
             }
-            ConsentSource::BrokenConfig(_) => "fix config.yaml, then archon telemetry on",
-            ConsentSource::ConfigFile(_) | ConsentSource::Default => "archon telemetry on",
+            ConsentSource::BrokenConfig(_) => "fix config.yaml, then archon telemetry on".into(),
+            ConsentSource::ConfigFile(_) | ConsentSource::Default => "archon telemetry on".into(),
         };
         line(format!("To turn it on:   {how}"));
     }
-    if status.consent.state != ConsentState::Off {
+    // Without a home folder nothing is recorded, and `archon telemetry off` has nowhere to
+    // write; a variable that turns telemetry on can still be unset.
+    let off_by_command = turn_off(&status.consent.source) == "archon telemetry off";
+    if status.consent.state != ConsentState::Off && !(status.home.is_none() && off_by_command) {
         line(format!(
             "To turn it off:  {}   (or set DO_NOT_TRACK=1)",
             turn_off(&status.consent.source)

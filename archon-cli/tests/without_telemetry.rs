@@ -39,16 +39,24 @@ fn asked_for_telemetry_it_records_nothing_and_says_why() {
     assert!(stdout.contains("archon-assist"), "{stdout}");
     assert!(!stderr.contains(NOTICE), "{stderr}");
 
-    for args in [["telemetry", "status"], ["telemetry", "inspect"]] {
-        let (stdout, stderr) = user.expect(&args, 0);
-        assert!(stdout.starts_with("Telemetry: not built in\n"), "{stdout}");
-        assert!(
-            stdout.contains("built without telemetry (cargo feature `telemetry` off)"),
-            "{stdout}"
-        );
-        assert!(stdout.contains("records and\n  sends nothing"), "{stdout}");
-        assert_eq!(stderr, "", "{args:?}");
-    }
+    let (stdout, stderr) = user.expect(&["telemetry", "status"], 0);
+    assert!(stdout.starts_with("Telemetry: not built in\n"), "{stdout}");
+    assert!(
+        stdout.contains("built without telemetry (cargo feature `telemetry` off)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("records and\n  sends nothing"), "{stdout}");
+    assert_eq!(stderr, "");
+
+    // inspect prints the JSON a build with telemetry prints, with no events; the reason goes
+    // to stderr.
+    let (stdout, stderr) = user.expect(&["telemetry", "inspect"], 0);
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("inspect prints JSON");
+    assert_eq!(json, serde_json::json!({ "events": [] }));
+    assert!(stderr.contains("built without telemetry"), "{stderr}");
+    let (stdout, _) = user.expect(&["telemetry", "inspect", "--status"], 0);
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("inspect prints JSON");
+    assert_eq!(json, serde_json::json!({ "events": [], "delivery": {} }));
 
     let (stdout, stderr) = user.expect(&["telemetry", "on"], 1);
     assert_eq!(stdout, "");

@@ -79,7 +79,21 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
             unexpected: false,
         }),
         TelemetryCommand::Off => off(env),
-        TelemetryCommand::Status | TelemetryCommand::Inspect(_) => {
+        // The same JSON as a build with telemetry prints, with no events, so that a script
+        // reading it works with either build; why there are none goes to stderr.
+        TelemetryCommand::Inspect(args) => {
+            let delivery = if args.status {
+                ",\n  \"delivery\": {}"
+            } else {
+                ""
+            };
+            outln!("{{\n  \"events\": []{delivery}\n}}")?;
+            crate::output::errln!(
+                "note: no events: this archon was {BUILT_WITHOUT}, so it records none."
+            );
+            Ok(exit::SUCCESS)
+        }
+        TelemetryCommand::Status => {
             outln!("Telemetry: not built in")?;
             outln!("  This archon was {BUILT_WITHOUT}: it records and")?;
             outln!("  sends nothing, whatever DO_NOT_TRACK, ARCHON_TELEMETRY or config.yaml say.")?;

@@ -359,6 +359,178 @@ mod tests {
         ]
     }
 
+    /// Files in the plain form (sections of `key: word` lines at one indentation, a telemetry
+    /// section that says `enabled: true` or `false`), each with at most one near miss worked
+    /// into it: the files this reader answers for, and those it must leave to the parser.
+    fn near_plain_file() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let word = || {
+            prop_oneof![
+                Just("true"),
+                Just("false"),
+                Just("codex"),
+                Just("claude-code"),
+                Just("12"),
+                Just("x_1"),
+                Just("~/x"),
+                Just("http://127.0.0.1:9"),
+                Just("null"),
+                Just("yes"),
+                Just("1.50"),
+            ]
+        };
+        let key = prop_oneof![
+            Just("default"),
+            Just("model"),
+            Just("host"),
+            Just("enabled"),
+            Just("other"),
+        ];
+        let indent = || prop_oneof![Just("  "), Just("  "), Just("    "), Just(" ")];
+        let section = (
+            prop_oneof![
+                Just("assistant"),
+                Just("name"),
+                Just("_x-y"),
+                Just("default")
+            ],
+            indent(),
+            proptest::collection::vec((key, word()), 0..3),
+            proptest::option::weighted(0.2, word()),
+        )
+            .prop_map(|(name, indent, keys, word)| match word {
+                Some(word) => vec![format!("{name}: {word}")],
+                None => std::iter::once(format!("{name}:"))
+                    .chain(keys.iter().map(|(k, w)| format!("{indent}{k}: {w}")))
+                    .collect(),
+            });
+        let telemetry = proptest::option::weighted(
+            0.8,
+            (indent(), any::<bool>()).prop_map(|(indent, enabled)| {
+                vec![
+                    "telemetry:".to_owned(),
+                    format!("{indent}enabled: {enabled}"),
+                ]
+            }),
+        );
+        // A near miss, at a line chosen by `at`; `None` leaves the file plain.
+        let near_miss = proptest::option::weighted(
+            0.5,
+            prop_oneof![
+                Just("indent"),
+                Just("repeat"),
+                Just("comment"),
+                Just("glued comment"),
+                Just("no space"),
+                Just("tab"),
+                Just("list item"),
+                Just("document start"),
+                Just("quoted key"),
+                Just("nested"),
+            ],
+        );
+        (
+            proptest::collection::vec(section, 0..3),
+            telemetry,
+            any::<proptest::sample::Index>(),
+            near_miss,
+            any::<proptest::sample::Index>(),
+        )
+            .prop_map(|(sections, telemetry, place, near_miss, at)| {
+                let mut sections = sections;
+                if let Some(telemetry) = telemetry {
+                    let place = place.index(sections.len() + 1);
+                    sections.insert(place, telemetry);
+                }
+                let mut lines: Vec<String> = sections.concat();
+                if let (Some(near_miss), false) = (near_miss, lines.is_empty()) {
+                    let at = at.index(lines.len());
+                    let line = lines[at].clone();
+                    match near_miss {
+                        "indent" => lines[at] = format!(" {line}"),
+                        "repeat" => lines.insert(at, line),
+                        "comment" => lines[at] = format!("{line} # c"),
+                        "glued comment" => lines[at] = format!("{line}#c"),
+                        "no space" => lines[at] = line.replacen(": ", ":", 1),
+                        "tab" => lines[at] = line.replacen("  ", "\t", 1),
+                        "list item" => lines.insert(at + 1, "  - item".to_owned()),
+                        "document start" => lines.insert(at, "---".to_owned()),
+                        "quoted key" => lines[at] = line.replacen("enabled", "\"enabled\"", 1),
+                        _ => lines.insert(at + 1, "      deeper: x".to_owned()),
+                    }
+                }
+                lines.join("\n") + "\n"
+            })
+    }
+
+    /// Whatever this answers for `text` is what the parser answers; returns whether it answered
+    /// `enabled` (true or false) and whether it answered a word that is set.
+    fn answers_as_the_parser(text: &str) -> Result<(bool, bool), String> {
+        let path = std::path::Path::new("config.yaml");
+        let mut answered = (false, false);
+        if let Some(quick) = settings(text) {
+            let parsed = super::super::parse_yaml(path, text).map_err(|e| e.to_string());
+            if Ok(&quick) != parsed.as_ref() {
+                return Err(format!(
+                    "{quick:?} but the parser says {parsed:?} for {text:?}"
+                ));
+            }
+            answered.0 = quick.enabled.is_some();
+        }
+        for (section, key) in [
+            ("telemetry", "enabled"),
+            ("assistant", "default"),
+            ("telemetry", "host"),
+            ("default", "enabled"),
+        ] {
+            if let Some(quick) = word(text, section, key) {
+                let parsed = super::super::parse_yaml(path, text)
+                    .and_then(|_| super::super::read_word_yaml(path, text, section, key))
+                    .map_err(|e| e.to_string());
+                if Ok(&quick) != parsed.as_ref() {
+                    return Err(format!(
+                        "{section}.{key}: {quick:?} but the parser says {parsed:?} for {text:?}"
+                    ));
+                }
+                answered.1 |= quick.is_some();
+            }
+        }
+        Ok(answered)
+    }
+
+    /// Near-plain files: every answer is the parser's, and enough of them are answers (a
+    /// generator that only made files this leaves to the parser would check nothing).
+    #[test]
+    fn near_plain_files_are_answered_as_the_parser_answers() {
+        use proptest::test_runner::{Config, TestCaseError, TestRunner};
+        let cases = 2048;
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let counts = std::cell::Cell::new((0u32, 0u32));
+        let result = runner.run(&near_plain_file(), |text| {
+            let (enabled, word) = answers_as_the_parser(&text).map_err(TestCaseError::fail)?;
+            let (e, w) = counts.get();
+            counts.set((e + u32::from(enabled), w + u32::from(word)));
+            Ok(())
+        });
+        if let Err(error) = result {
+            panic!("{error}");
+        }
+        // About half the files are plain, and most of those have a telemetry section.
+        let (enabled, word) = counts.get();
+        assert!(
+            enabled >= cases / 5,
+            "only {enabled} of {cases} files had `enabled` answered"
+        );
+        assert!(
+            word >= cases / 5,
+            "only {word} of {cases} files had a word answered"
+        );
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::test_runner::Config::with_cases(4096))]
 

@@ -9,6 +9,7 @@ mod docs;
 mod failure;
 mod json_schema;
 mod lock;
+mod lock_history;
 mod policy_page;
 mod schema;
 mod template;

@@ -5,18 +5,39 @@
 //! otherwise regenerating the lock would quietly accept them, and the check in CI would only
 //! ever compare the catalog with itself. `--allow-breaking` is the deliberate way through, for
 //! removing an event (which has no version left to raise) or a break that is truly intended.
+//!
+//! Both also compare the lock with its history in git (`lock_history`): which properties an
+//! event's version requires is read back from the lock, so a hand edit there would otherwise go
+//! unnoticed.
 
 use crate::catalog::Catalog;
 use crate::diff;
 use crate::failure::Failure;
 use crate::json_schema;
 use crate::lock::{self, Change, ChangeKind, Verdict};
+use crate::lock_history::{self, LockVersion};
 use crate::workspace::{self, SCHEMA_LOCK};
 
 /// Runs the task.
 pub fn run(check: bool, allow_breaking: bool) -> Result<(), Failure> {
     let catalog = Catalog::load()?;
     let committed = workspace::read_optional(SCHEMA_LOCK)?;
+    // Which properties each version requires is read back from the lock: its history must not
+    // have dropped any (see `lock_history`).
+    match lock_history::committed_versions(&workspace::root(), SCHEMA_LOCK) {
+        Some(mut history) => {
+            history.extend(
+                committed
+                    .clone()
+                    .map(|text| LockVersion { commit: None, text }),
+            );
+            lock_history::check(&history, SCHEMA_LOCK).map_err(Failure::check)?;
+        }
+        None => eprintln!(
+            "note: git cannot show the history of {SCHEMA_LOCK} here, so which properties its \
+             earlier versions required is not checked"
+        ),
+    }
     let generated = json_schema::render(&catalog, committed.as_deref());
     let verdict = lock::judge(committed.as_deref(), &generated);
     if check {

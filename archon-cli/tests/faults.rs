@@ -877,7 +877,7 @@ fn read_only_home() {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     let server = CaptureServer::start();
-    let user = User::keyed(server.url());
+    let mut user = User::keyed(server.url());
     user.seen_notice();
     fs::write(
         user.archon_home().join("config.yaml"),
@@ -888,21 +888,28 @@ fn read_only_home() {
         fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
     };
     mode(user.dir.path(), 0o755);
-    mode(&user.home(), 0o555);
-    mode(&user.archon_home(), 0o555);
     #[allow(unsafe_code)]
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    if root && !reachable_by_others(&user.binary) {
-        // The binary sits where uid 65534 cannot reach it (a home folder of root's): this
-        // variant cannot be run here; the ENOTDIR variant above still ran.
-        eprintln!(
-            "read-only home: skipped, {} is not reachable by other users",
+    if root {
+        // Run as uid 65534, which must reach the binaries: copies in this test's folder, since
+        // the build's may sit in a folder of root's (a checkout under /root).
+        let bin = user.dir.path().join("bin");
+        fs::create_dir(&bin).unwrap();
+        mode(&bin, 0o755);
+        for program in ["archon", "archon-telemetry-deliver"] {
+            fs::copy(user.binary.with_file_name(program), bin.join(program)).unwrap();
+        }
+        user.binary = bin.join("archon");
+        assert!(
+            reachable_by_others(&user.binary),
+            "{} cannot be reached by other users, so the read-only home cannot be tested as \
+             root: set TMPDIR to a folder every user can enter",
             user.binary.display()
         );
-        mode(user.dir.path(), 0o700);
-        return;
     }
+    mode(&user.home(), 0o555);
+    mode(&user.archon_home(), 0o555);
     let command = |args: &[&str]| {
         let mut command = user.command(args);
         if root {

@@ -15,28 +15,17 @@ use crate::diff;
 use crate::failure::Failure;
 use crate::json_schema;
 use crate::lock::{self, Change, ChangeKind, Verdict};
-use crate::lock_history::{self, LockVersion};
+use crate::lock_history::{self, NoHistory};
 use crate::workspace::{self, SCHEMA_LOCK};
 
 /// Runs the task.
 pub fn run(check: bool, allow_breaking: bool) -> Result<(), Failure> {
     let catalog = Catalog::load()?;
     let committed = workspace::read_optional(SCHEMA_LOCK)?;
-    // Which properties each version requires is read back from the lock: its history must not
-    // have dropped any (see `lock_history`).
-    match lock_history::committed_versions(&workspace::root(), SCHEMA_LOCK) {
-        Some(mut history) => {
-            history.extend(
-                committed
-                    .clone()
-                    .map(|text| LockVersion { commit: None, text }),
-            );
-            lock_history::check(&history, SCHEMA_LOCK).map_err(Failure::check)?;
-        }
-        None => eprintln!(
-            "note: git cannot show the history of {SCHEMA_LOCK} here, so which properties its \
-             earlier versions required is not checked"
-        ),
+    // Which properties each version requires is read back from the lock: it must not have
+    // dropped any that an earlier version of it required (see `lock_history`).
+    if let Some(current) = &committed {
+        check_history(current, check, allow_breaking)?;
     }
     let generated = json_schema::render(&catalog, committed.as_deref());
     let verdict = lock::judge(committed.as_deref(), &generated);
@@ -58,6 +47,32 @@ pub fn run(check: bool, allow_breaking: bool) -> Result<(), Failure> {
         Err(message) => return Err(Failure::check(message)),
     }
     Ok(())
+}
+
+/// Compares `current` with the lock's committed versions; `--allow-breaking` (when writing)
+/// goes on after saying what it let through.
+fn check_history(current: &str, check: bool, allow_breaking: bool) -> Result<(), Failure> {
+    match lock_history::committed_versions(&workspace::root(), SCHEMA_LOCK) {
+        Ok(history) => match lock_history::check(&history, current, SCHEMA_LOCK) {
+            Ok(()) => Ok(()),
+            Err(problem) if allow_breaking && !check => {
+                eprintln!("note (--allow-breaking): {problem}");
+                Ok(())
+            }
+            Err(problem) => Err(Failure::check(problem)),
+        },
+        Err(why) => {
+            let why = match why {
+                NoHistory::NotAClone => "this is not a git clone (or git is not installed)",
+                NoHistory::Shallow => "this is a shallow clone, without the history",
+            };
+            eprintln!(
+                "note: {why}, so whether {SCHEMA_LOCK} still requires what its earlier versions \
+                 required is not checked"
+            );
+            Ok(())
+        }
+    }
 }
 
 /// `--check`: `Ok` only when the committed lock is exactly what would be written; otherwise what

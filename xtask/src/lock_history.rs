@@ -56,8 +56,8 @@ pub fn committed_versions(root: &Path, relative: &str) -> Result<Vec<LockVersion
     {
         return Err(NoHistory::Shallow);
     }
-    let log = git(&["log", "--format=%H", "--reverse", "--", relative])
-        .ok_or(NoHistory::NotAClone)?;
+    let log =
+        git(&["log", "--format=%H", "--reverse", "--", relative]).ok_or(NoHistory::NotAClone)?;
     Ok(log
         .lines()
         // Nothing to read in a commit that deleted the file.
@@ -211,7 +211,12 @@ mod tests {
         Command::new("git")
             .current_dir(dir)
             .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(["-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"])
+            .args([
+                "-c",
+                "commit.gpgsign=false",
+                "-c",
+                "init.defaultBranch=main",
+            ])
             .args(args)
             .output()
             .ok()

@@ -332,6 +332,11 @@ fn off_says_when_an_environment_variable_keeps_telemetry_on() {
         "{stdout}"
     );
     assert!(!stdout.contains("Nothing will be sent"), "{stdout}");
+    // This build has no key: what stays on is recording, not sending.
+    assert!(
+        first.contains("Events are recorded (this build cannot send them)"),
+        "{stdout}"
+    );
     // Without it, `off` is the whole story.
     let mut user = self::user();
     user.seen_notice();
@@ -355,6 +360,21 @@ fn on_says_when_an_environment_variable_keeps_telemetry_off_and_makes_no_id() {
     assert!(!stdout.contains("Thank you"), "{stdout}");
     assert!(!stdout.contains("Anonymous id"), "{stdout}");
     assert!(!user.archon_home().join("telemetry-id").exists());
+    // Several variables: all are named, and a value archon does not understand reads plainly.
+    let output = user
+        .command(&["telemetry", "on"])
+        .env("ARCHON_TELEMETRY", "nope")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with(
+            "Your choice is recorded, but telemetry stays off: the DO_NOT_TRACK and \
+             ARCHON_TELEMETRY environment variables turn it off, whatever config.yaml says. \
+             Nothing is recorded or sent until you unset them."
+        ),
+        "{stdout}"
+    );
     // The choice is in the file: without the variable, telemetry is on and makes its id.
     user.set("DO_NOT_TRACK", "");
     let (stdout, _) = user.expect(&["telemetry", "status"], 0);
@@ -1096,6 +1116,21 @@ fn status_says_what_a_variable_overrides_and_how_to_undo_it() {
         stdout.contains("To turn it on:   unset DO_NOT_TRACK\n"),
         "{stdout}"
     );
+    // With two variables keeping it off, both must go.
+    let output = user
+        .command(&["telemetry", "status"])
+        .env("ARCHON_NO_TELEMETRY", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("which applies once DO_NOT_TRACK and ARCHON_NO_TELEMETRY are unset"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("To turn it on:   unset DO_NOT_TRACK ARCHON_NO_TELEMETRY\n"),
+        "{stdout}"
+    );
     // The file agrees with the variable: nothing to point out.
     user.set("DO_NOT_TRACK", "");
     user.expect(&["telemetry", "off"], 0);
@@ -1124,4 +1159,18 @@ fn status_without_a_home_folder_suggests_only_what_works() {
     );
     // `archon telemetry off` would fail: there is nowhere to write it.
     assert!(!stdout.contains("To turn it off:"), "{stdout}");
+    // A variable that keeps it off must go too.
+    let output = user
+        .command(&["telemetry", "status"])
+        .env_remove("HOME")
+        .env("DO_NOT_TRACK", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(
+            "To turn it on:   unset DO_NOT_TRACK, set ARCHON_HOME to a folder, then archon telemetry on"
+        ),
+        "{stdout}"
+    );
 }

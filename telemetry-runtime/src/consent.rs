@@ -136,6 +136,24 @@ pub fn from_environment(env: &Environment) -> Option<Consent> {
     }
 }
 
+/// The names of the variables that are set and keep telemetry off, in the order they are read.
+/// All of them must be unset before config.yaml (or `ARCHON_TELEMETRY=1`) can turn it on.
+pub fn variables_keeping_off(env: &Environment) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    if is_set(&env.do_not_track) {
+        names.push("DO_NOT_TRACK");
+    }
+    if is_set(&env.archon_no_telemetry) {
+        names.push("ARCHON_NO_TELEMETRY");
+    }
+    if let Some(value) = &env.archon_telemetry {
+        if matches!(flag(value), Flag::Off | Flag::NotUnderstood) {
+            names.push("ARCHON_TELEMETRY");
+        }
+    }
+    names
+}
+
 /// What the value of `ARCHON_TELEMETRY` says.
 enum Flag {
     /// Set to nothing (or blanks): no choice, as if it were not set.
@@ -202,6 +220,24 @@ mod tests {
 
     use ConsentSource::*;
     use ConsentState::*;
+
+    #[test]
+    fn every_variable_keeping_telemetry_off_is_named() {
+        assert!(variables_keeping_off(&env(&[])).is_empty());
+        assert!(variables_keeping_off(&env(&[("ARCHON_TELEMETRY", "1")])).is_empty());
+        assert_eq!(
+            variables_keeping_off(&env(&[
+                ("DO_NOT_TRACK", "1"),
+                ("ARCHON_NO_TELEMETRY", "yes"),
+                ("ARCHON_TELEMETRY", "nope"),
+            ])),
+            ["DO_NOT_TRACK", "ARCHON_NO_TELEMETRY", "ARCHON_TELEMETRY"]
+        );
+        assert_eq!(
+            variables_keeping_off(&env(&[("DO_NOT_TRACK", "0"), ("ARCHON_TELEMETRY", "off")])),
+            ["ARCHON_TELEMETRY"]
+        );
+    }
 
     #[test]
     fn default_is_undecided() {

@@ -117,8 +117,9 @@ pub struct ConsentChange {
     pub unchanged: bool,
 }
 
-/// `archon telemetry on`: creates the anonymous id, notes the time so that nothing recorded
-/// before this moment is ever sent, and records `telemetry.enabled: true`.
+/// `archon telemetry on`: creates the anonymous id (unless a variable keeps telemetry off: the
+/// first run after it is unset creates it), notes the time so that nothing recorded before this
+/// moment is ever sent, and records `telemetry.enabled: true`.
 ///
 /// The choice is recorded last: if telemetry's files cannot be written, telemetry is not turned
 /// on (an error that says so, and nothing changed), rather than on with no id to send under.
@@ -286,7 +287,7 @@ pub struct Status {
     pub last_event: Option<(String, String)>,
     /// Delivery outcomes and drop counts.
     pub state: TelemetryState,
-    /// `ARCHON_TELEMETRY_DEBUG` is set.
+    /// `ARCHON_TELEMETRY_DEBUG` asks for debugging (see [`Environment::debug`]).
     pub debug: bool,
     /// Why the process asking could not record events as consent asks (see
     /// [`Telemetry::problem`]); only [`status_of`] fills it in.
@@ -296,6 +297,9 @@ pub struct Status {
     /// What config.yaml's `telemetry.enabled` says, if it says anything (a variable may
     /// outrank it).
     pub config_enabled: Option<bool>,
+    /// The variables that are set and keep telemetry off (see
+    /// [`consent::variables_keeping_off`]).
+    pub off_variables: Vec<&'static str>,
 }
 
 /// [`status`] as seen by this process's telemetry: adds why it could not record, if it could
@@ -338,6 +342,7 @@ pub fn status(env: &Environment) -> Status {
             recording_problem: None,
             config_problem: None,
             config_enabled: None,
+            off_variables: consent::variables_keeping_off(env),
         };
     };
     let settings = config::read_settings(&store.config_path());
@@ -375,6 +380,7 @@ pub fn status(env: &Environment) -> Status {
         recording_problem: None,
         config_problem,
         config_enabled,
+        off_variables: consent::variables_keeping_off(env),
     }
 }
 

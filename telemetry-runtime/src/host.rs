@@ -57,7 +57,7 @@ impl fmt::Display for HostError {
             }
             HostError::ConfigUnreadable { path } => write!(
                 f,
-                "unknown: {} cannot be used, and it may name the host, so nothing is sent",
+                "{} cannot be used, and it may name the host, so nothing is sent",
                 path.display()
             ),
         }
@@ -154,7 +154,7 @@ mod tests {
         let error = for_delivery(None, Err(&broken)).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown: /h/config.yaml cannot be used, and it may name the host, so nothing is sent"
+            "/h/config.yaml cannot be used, and it may name the host, so nothing is sent"
         );
         assert!(for_delivery(Some(" "), Err(&broken)).is_err());
         let host = for_delivery(Some("https://env.example"), Err(&broken)).unwrap();

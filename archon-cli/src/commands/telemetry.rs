@@ -21,7 +21,7 @@ use {
     serde_json::{json, Map, Value},
     telemetry_runtime::consent::{ConsentSource, ConsentState},
     telemetry_runtime::control::Status,
-    telemetry_runtime::host::HostSource,
+    telemetry_runtime::host::{HostError, HostSource},
 };
 
 /// Where the policy page lives.
@@ -214,10 +214,15 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
     // A variable outranks the file: say first what is true now.
     let kept_off = change.effective.state != ConsentState::On;
     if kept_off {
+        let names = telemetry_runtime::consent::variables_keeping_off(env);
+        let (who, them) = match names.as_slice() {
+            [] => (format!("{} turns", change.effective.source), "it"),
+            [_] => (variables_turn(&names), "it"),
+            _ => (variables_turn(&names), "them"),
+        };
         outln!(
-            "Your choice is recorded, but telemetry stays off: {} turns it off, whatever \
-             config.yaml says. Nothing is recorded or sent until you unset it.",
-            change.effective.source
+            "Your choice is recorded, but telemetry stays off: {who} it off, whatever \
+             config.yaml says. Nothing is recorded or sent until you unset {them}."
         )?;
     } else if change.unchanged {
         outln!("Telemetry was already on.")?;
@@ -240,6 +245,7 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
         outln!()?;
         outln!("See what would be sent:   archon telemetry inspect")?;
         outln!("Policy:                   {POLICY_URL}")?;
+        no_key_note()?;
         return Ok(exit::SUCCESS);
     }
     outln!("archon will send the events listed in the policy: which commands and workflows run,")?;
@@ -249,12 +255,33 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
     outln!("See exactly what is sent: archon telemetry inspect")?;
     outln!("Turn it off again:        archon telemetry off")?;
     outln!("Policy:                   {POLICY_URL}")?;
+    no_key_note()?;
+    Ok(exit::SUCCESS)
+}
+
+/// Says that this build cannot send, if it cannot.
+#[cfg(feature = "telemetry")]
+fn no_key_note() -> Result<(), CommandError> {
     if telemetry_runtime::build_config::POSTHOG_KEY.is_none() {
         outln!()?;
         outln!("Note: this build of archon has no PostHog key, so it cannot send anything;")?;
         outln!("events are only kept locally for `archon telemetry inspect`.")?;
     }
-    Ok(exit::SUCCESS)
+    Ok(())
+}
+
+/// "the DO_NOT_TRACK environment variable turns", or for several, "the DO_NOT_TRACK and
+/// ARCHON_NO_TELEMETRY environment variables turn".
+#[cfg(feature = "telemetry")]
+fn variables_turn(names: &[&str]) -> String {
+    match names {
+        [one] => format!("the {one} environment variable turns"),
+        [first @ .., last] => format!(
+            "the {} and {last} environment variables turn",
+            first.join(", ")
+        ),
+        [] => "no environment variable turns".to_owned(),
+    }
 }
 
 fn off(env: &Environment) -> Result<i32, CommandError> {
@@ -274,10 +301,17 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
     #[cfg(not(feature = "telemetry"))]
     let kept_on = false;
     if kept_on {
+        let recorded = if cfg!(feature = "telemetry")
+            && telemetry_runtime::build_config::POSTHOG_KEY.is_some()
+        {
+            "recorded and sent"
+        } else {
+            "recorded (this build cannot send them)"
+        };
         outln!(
             "Your choice is recorded and the events waiting to be sent were deleted, but \
-             telemetry stays on: {} turns it on, whatever config.yaml says. Events are recorded \
-             and sent until you unset it.",
+             telemetry stays on: {} turns it on, whatever config.yaml says. Events are {recorded} \
+             until you unset it.",
             change.effective.source
         )?;
     } else if change.unchanged {
@@ -392,10 +426,21 @@ pub fn render_status(status: &Status) -> String {
         } else {
             ConsentState::Off
         };
+        // Only ARCHON_TELEMETRY turns telemetry on; any of several may keep it off.
+        let variables = if status.consent.state == ConsentState::On {
+            vec!["ARCHON_TELEMETRY"]
+        } else {
+            status.off_variables.clone()
+        };
+        let once = match variables.as_slice() {
+            [one] => format!("{one} is unset"),
+            [first @ .., last] => format!("{} and {last} are unset", first.join(", ")),
+            [] => "the variable is unset".to_owned(),
+        };
         if file_says != status.consent.state {
             line(format!(
                 "  Overrides:     telemetry.enabled: {enabled} in config.yaml, which applies once \
-                 the variable is unset"
+                 {once}"
             ));
         }
     }
@@ -427,6 +472,9 @@ pub fn render_status(status: &Status) -> String {
                 HostSource::Build => "",
             };
             line(format!("  PostHog host:  {}{from}", host.url));
+        }
+        Err(error @ HostError::ConfigUnreadable { .. }) => {
+            line(format!("  PostHog host:  unknown: {error}"))
         }
         Err(error) => line(format!("  PostHog host:  {error}")),
     }
@@ -524,17 +572,23 @@ pub fn render_status(status: &Status) -> String {
         } else {
             ", then archon telemetry on"
         };
+        // Every variable that keeps it off must go, and without a home folder there is nowhere
+        // to record the choice.
+        let set_home = if status.home.is_none() {
+            ", set ARCHON_HOME to a folder"
+        } else {
+            ""
+        };
         let how = match &status.consent.source {
+            _ if !status.off_variables.is_empty() => format!(
+                "unset {}{set_home}{then_on}",
+                status.off_variables.join(" ")
+            ),
             _ if status.home.is_none() => {
                 "set ARCHON_HOME to a folder, then archon telemetry on".to_owned()
             }
-            ConsentSource::DoNotTrack => format!("unset DO_NOT_TRACK{then_on}"),
-            ConsentSource::ArchonNoTelemetry => format!("unset ARCHON_NO_TELEMETRY{then_on}"),
-            ConsentSource::ArchonTelemetry | ConsentSource::ArchonTelemetryNotUnderstood => {
-                format!("unset ARCHON_TELEMETRY{then_on}")
-            }
             ConsentSource::BrokenConfig(_) => "fix config.yaml, then archon telemetry on".into(),
-            ConsentSource::ConfigFile(_) | ConsentSource::Default => "archon telemetry on".into(),
+            _ => "archon telemetry on".into(),
         };
         line(format!("To turn it on:   {how}"));
     }

@@ -25,7 +25,7 @@ pub fn run(check: bool, allow_breaking: bool) -> Result<(), Failure> {
     // Which properties each version requires is read back from the lock: it must not have
     // dropped any that an earlier version of it required (see `lock_history`).
     if let Some(current) = &committed {
-        check_history(current, check, allow_breaking)?;
+        check_history(current)?;
     }
     let generated = json_schema::render(&catalog, committed.as_deref());
     let verdict = lock::judge(committed.as_deref(), &generated);
@@ -49,22 +49,19 @@ pub fn run(check: bool, allow_breaking: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Compares `current` with the lock's committed versions; `--allow-breaking` (when writing)
-/// goes on after saying what it let through.
-fn check_history(current: &str, check: bool, allow_breaking: bool) -> Result<(), Failure> {
+/// Compares `current` with the lock's committed versions. Without them (not a clone, or a
+/// shallow one) it says so and goes on; git failing otherwise is an error, not a pass.
+fn check_history(current: &str) -> Result<(), Failure> {
     match lock_history::committed_versions(&workspace::root(), SCHEMA_LOCK) {
-        Ok(history) => match lock_history::check(&history, current, SCHEMA_LOCK) {
-            Ok(()) => Ok(()),
-            Err(problem) if allow_breaking && !check => {
-                eprintln!("note (--allow-breaking): {problem}");
-                Ok(())
-            }
-            Err(problem) => Err(Failure::check(problem)),
-        },
+        Ok(history) => lock_history::check(&history, current, SCHEMA_LOCK).map_err(Failure::check),
+        Err(NoHistory::GitFailed(said)) => Err(Failure::environment(format!(
+            "git cannot read the history of {SCHEMA_LOCK}, which the check compares it with: \
+             {said}"
+        ))),
         Err(why) => {
             let why = match why {
-                NoHistory::NotAClone => "this is not a git clone (or git is not installed)",
                 NoHistory::Shallow => "this is a shallow clone, without the history",
+                _ => "this is not a git clone (or git is not installed)",
             };
             eprintln!(
                 "note: {why}, so whether {SCHEMA_LOCK} still requires what its earlier versions \

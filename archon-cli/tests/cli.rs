@@ -1174,3 +1174,59 @@ fn status_without_a_home_folder_suggests_only_what_works() {
         "{stdout}"
     );
 }
+
+#[test]
+fn archon_telemetry_on_behind_do_not_track_is_pointed_out() {
+    let mut user = user();
+    user.seen_notice();
+    user.set("DO_NOT_TRACK", "1");
+    user.set("ARCHON_TELEMETRY", "1");
+    // off writes enabled: false, which ARCHON_TELEMETRY=1 outranks once DO_NOT_TRACK goes.
+    let (stdout, _) = user.expect(&["telemetry", "off"], 0);
+    assert!(
+        stdout
+            .contains("Note: ARCHON_TELEMETRY turns telemetry on again once DO_NOT_TRACK is unset"),
+        "{stdout}"
+    );
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(stdout.contains("Telemetry: OFF"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "  Overrides:     ARCHON_TELEMETRY, which turns telemetry on once DO_NOT_TRACK is unset"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("telemetry.enabled: false"), "{stdout}");
+    assert!(
+        stdout.contains("To turn it on:   unset DO_NOT_TRACK\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn every_step_to_turn_telemetry_on_is_named() {
+    let mut user = user();
+    user.seen_notice();
+    user.set("DO_NOT_TRACK", "1");
+    // A config.yaml that does not parse: `on` would refuse until it is fixed.
+    std::fs::write(user.archon_home().join("config.yaml"), "telemetry: [\n").unwrap();
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(
+        stdout.contains(
+            "To turn it on:   unset DO_NOT_TRACK, fix config.yaml, then archon telemetry on"
+        ),
+        "{stdout}"
+    );
+    // No home folder: `on` names the variable as well as ARCHON_HOME.
+    let output = user
+        .command(&["telemetry", "on"])
+        .env_remove("HOME")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("set ARCHON_HOME to a folder; and unset DO_NOT_TRACK"),
+        "{stderr}"
+    );
+}

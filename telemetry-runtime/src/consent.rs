@@ -154,6 +154,14 @@ pub fn variables_keeping_off(env: &Environment) -> Vec<&'static str> {
     names
 }
 
+/// Whether `ARCHON_TELEMETRY` says on: behind a variable that keeps telemetry off, it turns
+/// telemetry on once that one is unset, whatever config.yaml says.
+pub fn variable_turning_on(env: &Environment) -> bool {
+    env.archon_telemetry
+        .as_deref()
+        .is_some_and(|value| matches!(flag(value), Flag::On))
+}
+
 /// What the value of `ARCHON_TELEMETRY` says.
 enum Flag {
     /// Set to nothing (or blanks): no choice, as if it were not set.
@@ -237,6 +245,10 @@ mod tests {
             variables_keeping_off(&env(&[("DO_NOT_TRACK", "0"), ("ARCHON_TELEMETRY", "off")])),
             ["ARCHON_TELEMETRY"]
         );
+        let hidden_on = env(&[("DO_NOT_TRACK", "1"), ("ARCHON_TELEMETRY", "yes")]);
+        assert_eq!(variables_keeping_off(&hidden_on), ["DO_NOT_TRACK"]);
+        assert!(variable_turning_on(&hidden_on));
+        assert!(!variable_turning_on(&env(&[("ARCHON_TELEMETRY", "nope")])));
     }
 
     #[test]

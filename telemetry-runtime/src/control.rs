@@ -300,6 +300,8 @@ pub struct Status {
     /// The variables that are set and keep telemetry off (see
     /// [`consent::variables_keeping_off`]).
     pub off_variables: Vec<&'static str>,
+    /// `ARCHON_TELEMETRY` says on (see [`consent::variable_turning_on`]).
+    pub on_variable: bool,
 }
 
 /// [`status`] as seen by this process's telemetry: adds why it could not record, if it could
@@ -343,6 +345,7 @@ pub fn status(env: &Environment) -> Status {
             config_problem: None,
             config_enabled: None,
             off_variables: consent::variables_keeping_off(env),
+            on_variable: consent::variable_turning_on(env),
         };
     };
     let settings = config::read_settings(&store.config_path());
@@ -381,6 +384,7 @@ pub fn status(env: &Environment) -> Status {
         config_problem,
         config_enabled,
         off_variables: consent::variables_keeping_off(env),
+        on_variable: consent::variable_turning_on(env),
     }
 }
 

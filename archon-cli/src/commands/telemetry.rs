@@ -209,7 +209,18 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
             }
             _ => "Nothing was changed: telemetry stays on.",
         };
-        control_error_saying(error, Some(outcome))
+        let no_home = matches!(error, ControlError::NoHome);
+        let mut command_error = control_error_saying(error, Some(outcome));
+        // Setting ARCHON_HOME would not be enough: say so now, not on the next try.
+        let names = telemetry_runtime::consent::variables_keeping_off(env);
+        if no_home && !names.is_empty() {
+            command_error.message.push_str(&format!(
+                "; and unset {}, which {} telemetry off",
+                names.join(" "),
+                if names.len() == 1 { "keeps" } else { "keep" }
+            ));
+        }
+        command_error
     })?;
     // A variable outranks the file: say first what is true now.
     let kept_off = change.effective.state != ConsentState::On;
@@ -257,6 +268,17 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
     outln!("Policy:                   {POLICY_URL}")?;
     no_key_note()?;
     Ok(exit::SUCCESS)
+}
+
+/// "DO_NOT_TRACK is", "DO_NOT_TRACK and ARCHON_NO_TELEMETRY are": the variables named, for
+/// "… unset".
+#[cfg(feature = "telemetry")]
+fn are_unset(names: &[&str]) -> String {
+    match names {
+        [one] => format!("{one} is"),
+        [first @ .., last] => format!("{} and {last} are", first.join(", ")),
+        [] => "the variable is".to_owned(),
+    }
 }
 
 /// Says that this build cannot send, if it cannot.
@@ -320,6 +342,18 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
         outln!(
             "Telemetry is off. Nothing will be sent; any events waiting to be sent were deleted."
         )?;
+    }
+    // Off now because of another variable, with ARCHON_TELEMETRY=1 behind it, which the file
+    // does not outrank.
+    #[cfg(feature = "telemetry")]
+    {
+        let names = telemetry_runtime::consent::variables_keeping_off(env);
+        if telemetry_runtime::consent::variable_turning_on(env) && !names.is_empty() {
+            outln!(
+                "Note: ARCHON_TELEMETRY turns telemetry on again once {} unset; unset it too.",
+                are_unset(&names)
+            )?;
+        }
     }
     outln!(
         "  Recorded in: {} (telemetry.enabled: false)",
@@ -420,7 +454,15 @@ pub fn render_status(status: &Status) -> String {
             | ConsentSource::ArchonTelemetry
             | ConsentSource::ArchonTelemetryNotUnderstood
     );
-    if let Some(enabled) = status.config_enabled.filter(|_| by_variable) {
+    // ARCHON_TELEMETRY=1 behind a variable that keeps telemetry off: unsetting that one turns
+    // telemetry on, whatever the file says.
+    let on_once_unset = status.on_variable && !status.off_variables.is_empty();
+    if on_once_unset {
+        line(format!(
+            "  Overrides:     ARCHON_TELEMETRY, which turns telemetry on once {} unset",
+            are_unset(&status.off_variables)
+        ));
+    } else if let Some(enabled) = status.config_enabled.filter(|_| by_variable) {
         let file_says = if enabled {
             ConsentState::On
         } else {
@@ -432,15 +474,11 @@ pub fn render_status(status: &Status) -> String {
         } else {
             status.off_variables.clone()
         };
-        let once = match variables.as_slice() {
-            [one] => format!("{one} is unset"),
-            [first @ .., last] => format!("{} and {last} are unset", first.join(", ")),
-            [] => "the variable is unset".to_owned(),
-        };
         if file_says != status.consent.state {
             line(format!(
                 "  Overrides:     telemetry.enabled: {enabled} in config.yaml, which applies once \
-                 {once}"
+                 {} unset",
+                are_unset(&variables)
             ));
         }
     }
@@ -566,9 +604,11 @@ pub fn render_status(status: &Status) -> String {
     if status.consent.state != ConsentState::On {
         // `archon telemetry on` writes config.yaml, which does not help while a variable or an
         // unreadable file decides.
-        // config.yaml already says on: unsetting the variable is enough.
-        let then_on = if status.config_enabled == Some(true) {
+        // config.yaml (or ARCHON_TELEMETRY) already says on: unsetting the variable is enough.
+        let then_on = if status.config_enabled == Some(true) || status.on_variable {
             ""
+        } else if status.config_problem.is_some() {
+            ", fix config.yaml, then archon telemetry on"
         } else {
             ", then archon telemetry on"
         };

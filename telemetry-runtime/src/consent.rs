@@ -5,8 +5,7 @@
 //! that cannot be read counts as "off", never as "on".
 
 use crate::config::{ConfigError, TelemetrySettings};
-use crate::environment::{is_set, Environment};
-use std::ffi::OsStr;
+use crate::environment::{flag, is_set, Environment, Flag};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -160,28 +159,6 @@ pub fn variable_turning_on(env: &Environment) -> bool {
     env.archon_telemetry
         .as_deref()
         .is_some_and(|value| matches!(flag(value), Flag::On))
-}
-
-/// What the value of `ARCHON_TELEMETRY` says.
-enum Flag {
-    /// Set to nothing (or blanks): no choice, as if it were not set.
-    Empty,
-    On,
-    Off,
-    NotUnderstood,
-}
-
-/// `1`/`true`/`yes`/`on` → on, `0`/`false`/`no`/`off` → off, in any case and with blanks around.
-fn flag(value: &OsStr) -> Flag {
-    let Some(value) = value.to_str() else {
-        return Flag::NotUnderstood;
-    };
-    match value.trim().to_ascii_lowercase().as_str() {
-        "" => Flag::Empty,
-        "1" | "true" | "yes" | "on" => Flag::On,
-        "0" | "false" | "no" | "off" => Flag::Off,
-        _ => Flag::NotUnderstood,
-    }
 }
 
 #[cfg(test)]

@@ -320,6 +320,8 @@ pub fn status_of(telemetry: &Telemetry) -> Status {
 
 /// Gathers [`Status`]. Never fails: what cannot be read is reported as such.
 pub fn status(env: &Environment) -> Status {
+    let off_variables = consent::variables_keeping_off(env);
+    let on_variable = consent::variable_turning_on(env);
     let key_prefix = build_config::POSTHOG_KEY.map(build_config::key_prefix);
     let missing_delivery_program = key_prefix
         .as_ref()
@@ -344,8 +346,8 @@ pub fn status(env: &Environment) -> Status {
             recording_problem: None,
             config_problem: None,
             config_enabled: None,
-            off_variables: consent::variables_keeping_off(env),
-            on_variable: consent::variable_turning_on(env),
+            off_variables,
+            on_variable,
         };
     };
     let settings = config::read_settings(&store.config_path());
@@ -383,8 +385,8 @@ pub fn status(env: &Environment) -> Status {
         recording_problem: None,
         config_problem,
         config_enabled,
-        off_variables: consent::variables_keeping_off(env),
-        on_variable: consent::variable_turning_on(env),
+        off_variables,
+        on_variable,
     }
 }
 

@@ -2,7 +2,7 @@
 //! process sees the same values (and tests can supply their own without touching the process's
 //! environment).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
 /// The variables that affect telemetry. Their values are only ever compared, never recorded.
@@ -63,16 +63,37 @@ impl Environment {
     /// value but empty and the words for no (`0`, `false`, `no`, `off`, in any case), which
     /// must not fill stderr with JSON.
     pub fn debug(&self) -> bool {
-        self.archon_telemetry_debug.as_ref().is_some_and(|value| {
-            let value = value.to_string_lossy().trim().to_ascii_lowercase();
-            !matches!(value.as_str(), "" | "0" | "false" | "no" | "off")
-        })
+        self.archon_telemetry_debug
+            .as_deref()
+            .is_some_and(|value| !matches!(flag(value), Flag::Empty | Flag::Off))
     }
 }
 
 /// Set to something other than empty or `0`.
 pub(crate) fn is_set(value: &Option<OsString>) -> bool {
     value.as_ref().is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// What a yes-or-no variable's value says (`ARCHON_TELEMETRY`, `ARCHON_TELEMETRY_DEBUG`).
+pub(crate) enum Flag {
+    /// Set to nothing (or blanks): no choice, as if it were not set.
+    Empty,
+    On,
+    Off,
+    NotUnderstood,
+}
+
+/// `1`/`true`/`yes`/`on` → on, `0`/`false`/`no`/`off` → off, in any case and with blanks around.
+pub(crate) fn flag(value: &OsStr) -> Flag {
+    let Some(value) = value.to_str() else {
+        return Flag::NotUnderstood;
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" => Flag::Empty,
+        "1" | "true" | "yes" | "on" => Flag::On,
+        "0" | "false" | "no" | "off" => Flag::Off,
+        _ => Flag::NotUnderstood,
+    }
 }
 
 #[cfg(test)]

@@ -198,10 +198,10 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
     // Telemetry may have been on already (config.yaml or a variable says so): then it is sent
     // as before, unless what failed is the anonymous id, without which nothing is sent (as
     // status reports).
-    let identity_path = env
-        .archon_home()
-        .map(|home| telemetry_runtime::store::Store::new(home).identity_path());
     let change = control::opt_in(env).map_err(|error| {
+        let identity_path = env
+            .archon_home()
+            .map(|home| telemetry_runtime::store::Store::new(home).identity_path());
         let outcome = match &error {
             _ if before != ConsentState::On => "Nothing was changed: telemetry is not on.",
             ControlError::Io { path, .. } if Some(path) == identity_path.as_ref() => {
@@ -226,11 +226,18 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
     let kept_off = change.effective.state != ConsentState::On;
     if kept_off {
         let names = telemetry_runtime::consent::variables_keeping_off(env);
-        let (who, them) = match names.as_slice() {
-            [] => (format!("{} turns", change.effective.source), "it"),
-            [_] => (variables_turn(&names), "it"),
-            _ => (variables_turn(&names), "them"),
+        let who = match names.as_slice() {
+            [] => format!("{} turns", change.effective.source),
+            _ => format!(
+                "the {}",
+                named(
+                    &names,
+                    "environment variable turns",
+                    "environment variables turn"
+                )
+            ),
         };
+        let them = if names.len() > 1 { "them" } else { "it" };
         outln!(
             "Your choice is recorded, but telemetry stays off: {who} it off, whatever \
              config.yaml says. Nothing is recorded or sent until you unset {them}."
@@ -270,14 +277,14 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
     Ok(exit::SUCCESS)
 }
 
-/// "DO_NOT_TRACK is", "DO_NOT_TRACK and ARCHON_NO_TELEMETRY are": the variables named, for
-/// "… unset".
+/// `names` as a list in a sentence ("A", "A and B", "A, B and C"), with `one` or `several`
+/// after it to agree: `named(&names, "is", "are")`.
 #[cfg(feature = "telemetry")]
-fn are_unset(names: &[&str]) -> String {
+fn named(names: &[&str], one: &str, several: &str) -> String {
     match names {
-        [one] => format!("{one} is"),
-        [first @ .., last] => format!("{} and {last} are", first.join(", ")),
-        [] => "the variable is".to_owned(),
+        [name] => format!("{name} {one}"),
+        [first @ .., last] => format!("{} and {last} {several}", first.join(", ")),
+        [] => format!("the variable {one}"),
     }
 }
 
@@ -290,20 +297,6 @@ fn no_key_note() -> Result<(), CommandError> {
         outln!("events are only kept locally for `archon telemetry inspect`.")?;
     }
     Ok(())
-}
-
-/// "the DO_NOT_TRACK environment variable turns", or for several, "the DO_NOT_TRACK and
-/// ARCHON_NO_TELEMETRY environment variables turn".
-#[cfg(feature = "telemetry")]
-fn variables_turn(names: &[&str]) -> String {
-    match names {
-        [one] => format!("the {one} environment variable turns"),
-        [first @ .., last] => format!(
-            "the {} and {last} environment variables turn",
-            first.join(", ")
-        ),
-        [] => "no environment variable turns".to_owned(),
-    }
 }
 
 fn off(env: &Environment) -> Result<i32, CommandError> {
@@ -323,9 +316,7 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
     #[cfg(not(feature = "telemetry"))]
     let kept_on = false;
     if kept_on {
-        let recorded = if cfg!(feature = "telemetry")
-            && telemetry_runtime::build_config::POSTHOG_KEY.is_some()
-        {
+        let recorded = if telemetry_runtime::build_config::POSTHOG_KEY.is_some() {
             "recorded and sent"
         } else {
             "recorded (this build cannot send them)"
@@ -351,7 +342,7 @@ fn off(env: &Environment) -> Result<i32, CommandError> {
         if telemetry_runtime::consent::variable_turning_on(env) && !names.is_empty() {
             outln!(
                 "Note: ARCHON_TELEMETRY turns telemetry on again once {} unset; unset it too.",
-                are_unset(&names)
+                named(&names, "is", "are")
             )?;
         }
     }
@@ -445,40 +436,32 @@ pub fn render_status(status: &Status) -> String {
     };
     line(format!("Telemetry: {state}"));
     line(format!("  Decided by:    {}", status.consent.source));
-    // A variable decides, and the file says otherwise: unsetting the variable changes the state
-    // (and, to on, sends what is recorded from then on).
-    let by_variable = matches!(
-        status.consent.source,
-        ConsentSource::DoNotTrack
-            | ConsentSource::ArchonNoTelemetry
-            | ConsentSource::ArchonTelemetry
-            | ConsentSource::ArchonTelemetryNotUnderstood
-    );
     // ARCHON_TELEMETRY=1 behind a variable that keeps telemetry off: unsetting that one turns
     // telemetry on, whatever the file says.
     let on_once_unset = status.on_variable && !status.off_variables.is_empty();
     if on_once_unset {
         line(format!(
             "  Overrides:     ARCHON_TELEMETRY, which turns telemetry on once {} unset",
-            are_unset(&status.off_variables)
+            named(&status.off_variables, "is", "are")
         ));
-    } else if let Some(enabled) = status.config_enabled.filter(|_| by_variable) {
+    } else if let Some(enabled) = status.config_enabled {
+        // The variables that decide, if any do, and the file says otherwise: unsetting them
+        // changes the state (and, to on, sends what is recorded from then on). Only
+        // ARCHON_TELEMETRY turns telemetry on; any of several may keep it off.
+        let variables = match status.consent.state {
+            ConsentState::On if status.on_variable => vec!["ARCHON_TELEMETRY"],
+            _ => status.off_variables.clone(),
+        };
         let file_says = if enabled {
             ConsentState::On
         } else {
             ConsentState::Off
         };
-        // Only ARCHON_TELEMETRY turns telemetry on; any of several may keep it off.
-        let variables = if status.consent.state == ConsentState::On {
-            vec!["ARCHON_TELEMETRY"]
-        } else {
-            status.off_variables.clone()
-        };
-        if file_says != status.consent.state {
+        if !variables.is_empty() && file_says != status.consent.state {
             line(format!(
                 "  Overrides:     telemetry.enabled: {enabled} in config.yaml, which applies once \
                  {} unset",
-                are_unset(&variables)
+                named(&variables, "is", "are")
             ));
         }
     }

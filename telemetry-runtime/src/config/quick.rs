@@ -538,18 +538,7 @@ mod tests {
         #[test]
         fn every_answer_is_the_parsers(lines in proptest::collection::vec(line(), 0..8)) {
             let text = lines.join("\n");
-            let path = std::path::Path::new("config.yaml");
-            if let Some(quick) = settings(&text) {
-                let parsed = super::super::parse_yaml(path, &text);
-                proptest::prop_assert_eq!(Ok(quick), parsed.map_err(|e| e.to_string()), "{:?}", text);
-            }
-            for (section, key) in [("telemetry", "enabled"), ("assistant", "default"), ("telemetry", "host"), ("default", "enabled")] {
-                if let Some(quick) = word(&text, section, key) {
-                    let parsed = super::super::parse_yaml(path, &text)
-                        .and_then(|_| super::super::read_word_yaml(path, &text, section, key));
-                    proptest::prop_assert_eq!(Ok(quick), parsed.map_err(|e| e.to_string()), "{}.{} in {:?}", section, key, text);
-                }
-            }
+            answers_as_the_parser(&text).map_err(proptest::test_runner::TestCaseError::fail)?;
         }
     }
 }

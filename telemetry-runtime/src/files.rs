@@ -99,12 +99,39 @@ pub fn read_limited(path: &Path, max_bytes: u64) -> io::Result<Option<Vec<u8>>> 
 /// [`read_limited`] for a file of the user's own, such as config.yaml, which may be a symlink
 /// (dotfile managers make it one): a link this user owns is followed (see [`link_target`]).
 /// Anything that is not a regular file is still refused without blocking (a FIFO, say).
+///
+/// The path is opened as it is first: a file that is missing or is no link, as usual, costs one
+/// `open`, which every archon command pays when it reads config.yaml. Only a link (refused by
+/// that `open`) is followed, by [`link_target`]'s rules.
 pub fn read_limited_following_links(path: &Path, max_bytes: u64) -> io::Result<Option<Vec<u8>>> {
+    match no_follow(OpenOptions::new().read(true)).open(path) {
+        Err(error) if is_a_link_refused(&error) => {}
+        opened => return read_limited_opened(opened, max_bytes),
+    }
     let target = link_target(path)?;
     read_limited_opened(
         no_follow(OpenOptions::new().read(true)).open(target),
         max_bytes,
     )
+}
+
+/// Whether `error` is an `open` with `O_NOFOLLOW` refusing a symbolic link: `ELOOP` on Linux
+/// and macOS, `EMLINK` on FreeBSD and `EFTYPE` on NetBSD.
+#[cfg(unix)]
+fn is_a_link_refused(error: &io::Error) -> bool {
+    let refusals = [
+        Some(libc::ELOOP),
+        #[cfg(any(target_os = "freebsd", target_os = "dragonfly"))]
+        Some(libc::EMLINK),
+        #[cfg(target_os = "netbsd")]
+        Some(libc::EFTYPE),
+    ];
+    refusals.contains(&error.raw_os_error())
+}
+
+#[cfg(not(unix))]
+fn is_a_link_refused(_error: &io::Error) -> bool {
+    false
 }
 
 fn read_limited_opened(opened: io::Result<File>, max_bytes: u64) -> io::Result<Option<Vec<u8>>> {

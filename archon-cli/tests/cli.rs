@@ -550,9 +550,10 @@ fn inspect_prints_the_events_as_json() {
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["events"].as_array().unwrap().len(), 1);
     let delivery = json["delivery"].as_object().unwrap();
-    assert!(delivery
-        .values()
-        .all(|v| v.as_str().unwrap().starts_with("not sent")));
+    assert!(delivery.values().all(|v| v
+        .as_str()
+        .unwrap()
+        .starts_with("not sent: recorded without an anonymous id")));
 }
 
 #[test]

@@ -70,6 +70,44 @@ fn after_opting_in_the_next_command_arrives_and_inspect_matches_it() {
     }
 }
 
+/// `inspect --status`: why each event was not sent, told apart.
+#[test]
+fn inspect_status_says_why_each_event_was_not_sent() {
+    let server = CaptureServer::start();
+    let reasons = |user: &User| -> Vec<String> {
+        let (stdout, _) = user.expect(&["telemetry", "inspect", "--status"], 0);
+        let json: Value = serde_json::from_str(&stdout).unwrap();
+        let delivery = json["delivery"].as_object().unwrap();
+        assert_eq!(delivery.len(), json["events"].as_array().unwrap().len());
+        delivery
+            .values()
+            .map(|reason| reason.as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let undecided = User::keyed(server.url());
+    undecided.expect(&["version"], 0);
+    let shown = reasons(&undecided);
+    assert_eq!(shown.len(), 3);
+    for reason in &shown {
+        assert!(reason.contains("without an anonymous id"), "{reason}");
+    }
+
+    // On from the start: the run that shows the notice keeps its events, id and all.
+    let mut on = User::keyed(server.url());
+    on.set("ARCHON_TELEMETRY", "1");
+    on.expect(&["version"], 0);
+    let shown = reasons(&on);
+    assert_eq!(shown.len(), 3);
+    for reason in &shown {
+        assert!(reason.contains("first-run notice"), "{reason}");
+    }
+    assert!(on
+        .inspect()
+        .iter()
+        .all(|event| event["distinct_id"].is_string()));
+}
+
 #[test]
 fn every_opt_out_stops_all_sending() {
     let server = CaptureServer::start();

@@ -42,8 +42,12 @@ pub struct RecentEntry {
 /// What has become of a recent event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryStatus {
-    /// Never sent: recorded while telemetry was not on (or by a build that cannot send).
-    NotSent,
+    /// Never sent: recorded without an anonymous id, while telemetry was undecided (or on, in
+    /// a run that could not make the id). Such an event is never sent, even after opting in.
+    WithoutId,
+    /// Not sent, kept here only: recorded with the id on the run that showed the first-run
+    /// notice, or by a build that cannot send.
+    KeptLocal,
     /// In the queue, waiting for the delivery process.
     Waiting,
     /// No longer in the queue: sent, or dropped with a count in `status`.
@@ -51,11 +55,23 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
+    /// What became of `entry`, kept here and no longer in the queue.
+    pub fn of_kept(entry: &RecentEntry) -> DeliveryStatus {
+        match (entry.recorded, &entry.event.distinct_id) {
+            (Recorded::LocalOnly, None) => DeliveryStatus::WithoutId,
+            (Recorded::LocalOnly, Some(_)) => DeliveryStatus::KeptLocal,
+            (Recorded::Queued, _) => DeliveryStatus::LeftQueue,
+        }
+    }
+
     /// A few words for people.
     pub fn describe(self) -> &'static str {
         match self {
-            DeliveryStatus::NotSent => {
-                "not sent: recorded while telemetry was not on, on the first run, or by a build that cannot send"
+            DeliveryStatus::WithoutId => {
+                "not sent: recorded without an anonymous id, before telemetry was on; never sent"
+            }
+            DeliveryStatus::KeptLocal => {
+                "not sent: recorded on the run that showed the first-run notice, or by a build that cannot send"
             }
             DeliveryStatus::Waiting => "waiting to be sent",
             DeliveryStatus::LeftQueue => "sent (or dropped, see `archon telemetry status`)",
@@ -233,10 +249,7 @@ fn shown_with(
         // Left in both by a delivery stopped between its two writes: still waiting.
         .filter(|entry| !waiting.contains(&entry.event.uuid))
         .map(|entry| {
-            let status = match entry.recorded {
-                Recorded::LocalOnly => DeliveryStatus::NotSent,
-                Recorded::Queued => DeliveryStatus::LeftQueue,
-            };
+            let status = DeliveryStatus::of_kept(&entry);
             (entry, status)
         })
         .collect();

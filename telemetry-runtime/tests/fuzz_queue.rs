@@ -430,9 +430,10 @@ proptest! {
             .iter()
             .filter(|entry| !waiting.contains(&entry.event.uuid))
             .map(|entry| {
-                let status = match entry.recorded {
-                    Recorded::LocalOnly => DeliveryStatus::NotSent,
-                    Recorded::Queued => DeliveryStatus::LeftQueue,
+                let status = match (entry.recorded, entry.event.distinct_id.is_some()) {
+                    (Recorded::LocalOnly, false) => DeliveryStatus::WithoutId,
+                    (Recorded::LocalOnly, true) => DeliveryStatus::KeptLocal,
+                    (Recorded::Queued, _) => DeliveryStatus::LeftQueue,
                 };
                 (entry.clone(), status)
             })

@@ -50,7 +50,7 @@ fn undecided_keeps_events_locally_without_an_identity() {
     assert_eq!(recent.len(), 1);
     let (entry, status) = &recent[0];
     assert_eq!(entry.recorded, Recorded::LocalOnly);
-    assert_eq!(*status, DeliveryStatus::NotSent);
+    assert_eq!(*status, DeliveryStatus::WithoutId);
     assert_eq!(entry.event.distinct_id, None);
     assert_eq!(entry.event.event, "cli.command_invoked");
     assert_eq!(entry.event.properties["command"], "workflow");
@@ -90,7 +90,7 @@ fn on_in_a_build_without_a_key_keeps_events_local() {
     let (entry, status) = control::inspect(&home.env_on(), 10).unwrap().remove(0);
     assert_eq!(
         (entry.recorded, status),
-        (Recorded::LocalOnly, DeliveryStatus::NotSent)
+        (Recorded::LocalOnly, DeliveryStatus::KeptLocal)
     );
 }
 
@@ -259,7 +259,7 @@ fn inspect_shows_local_then_sent_then_waiting_events() {
     use DeliveryStatus::*;
     assert_eq!(
         statuses,
-        [NotSent, NotSent, LeftQueue, LeftQueue, LeftQueue, Waiting, Waiting]
+        [WithoutId, WithoutId, LeftQueue, LeftQueue, LeftQueue, Waiting, Waiting]
     );
     let times: Vec<_> = shown.iter().map(|(e, _)| e.event.captured_at()).collect();
     assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
@@ -289,7 +289,7 @@ fn the_event_just_recorded_is_shown_last_whatever_the_clock_said_before() {
     record_apart(&home.env(), 1);
     record_apart(&home.env_on(), 1);
     let shown = control::inspect(&home.env(), 10).unwrap();
-    assert_eq!(shown[8].1, DeliveryStatus::NotSent);
+    assert_eq!(shown[8].1, DeliveryStatus::WithoutId);
     assert!(!shown[8].0.event.timestamp.starts_with("2999"));
     assert_eq!(shown[9].1, DeliveryStatus::Waiting);
     assert!(shown[..8]

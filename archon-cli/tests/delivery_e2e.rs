@@ -70,6 +70,36 @@ fn after_opting_in_the_next_command_arrives_and_inspect_matches_it() {
     }
 }
 
+/// Looking at the waiting events (`status`, `inspect`) does not send them: the next command
+/// starts the delivery.
+#[test]
+fn status_and_inspect_start_no_delivery() {
+    let server = CaptureServer::start();
+    let user = User::keyed(server.url());
+    user.seen_notice();
+    // Held as a running delivery holds it: the commands meanwhile start none.
+    let telemetry_dir = user.archon_home().join("telemetry");
+    std::fs::create_dir_all(&telemetry_dir).unwrap();
+    let running_delivery = std::fs::File::create(telemetry_dir.join("delivery.lock")).unwrap();
+    running_delivery.lock().unwrap();
+    user.expect(&["telemetry", "on"], 0);
+    user.expect(&["version"], 0);
+    drop(running_delivery);
+
+    user.expect(&["telemetry", "inspect", "--status"], 0);
+    user.expect(&["telemetry", "status"], 0);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        server.requests().is_empty(),
+        "looking sent the waiting events"
+    );
+
+    // version, inspect and status (their own events are queued too), then this version.
+    user.expect(&["version"], 0);
+    let received = server.wait_for_events(12, DELIVERY_WAIT);
+    assert_eq!(received.len(), 12, "{:?}", names(&received));
+}
+
 /// `inspect --status`: why each event was not sent, told apart.
 #[test]
 fn inspect_status_says_why_each_event_was_not_sent() {

@@ -93,6 +93,8 @@ pub struct Telemetry {
     /// `base` and PostHog's properties as JSON, made by the first event written.
     shared: OnceLock<SharedProperties>,
     queued_any: AtomicBool,
+    /// Whether [`Telemetry::finish`] may start a delivery (see [`Telemetry::hold_delivery`]).
+    delivery_held: AtomicBool,
     /// Why this process could not record as consent asks, if it could not (the first reason).
     problem: Mutex<Option<String>>,
 }
@@ -156,6 +158,7 @@ impl Telemetry {
             shared: OnceLock::new(),
             env,
             queued_any: AtomicBool::new(false),
+            delivery_held: AtomicBool::new(false),
             problem: Mutex::new(problem),
         }
     }
@@ -190,6 +193,7 @@ impl Telemetry {
             base: BaseProperties::for_this_build(false),
             shared: OnceLock::new(),
             queued_any: AtomicBool::new(false),
+            delivery_held: AtomicBool::new(false),
             problem: Mutex::new(None),
         }
     }
@@ -231,6 +235,14 @@ impl Telemetry {
                 distinct_id: Some(distinct_id),
             };
         }
+    }
+
+    /// Leaves this process's events, and those it finds waiting, for the next command to
+    /// deliver: [`Telemetry::finish`] starts no delivery. For the commands that only show what
+    /// is recorded (`archon telemetry status` and `inspect`): looking at the waiting events must
+    /// not be what sends them.
+    pub fn hold_delivery(&self) {
+        self.delivery_held.store(true, Ordering::SeqCst);
     }
 
     /// Stops recording: this process turned telemetry off. What it recorded and has not
@@ -409,10 +421,13 @@ impl Telemetry {
     }
 
     /// Call once, as archon exits: writes the pending events, and starts the delivery process
-    /// when this process queued events and one is due. Never waits for the network.
+    /// when this process queued events, one is due and [`Telemetry::hold_delivery`] was not
+    /// called. Never waits for the network.
     pub fn finish(&self) {
         self.flush();
-        if let (true, Some(store)) = (self.queued_any.load(Ordering::SeqCst), &self.store) {
+        let deliver =
+            self.queued_any.load(Ordering::SeqCst) && !self.delivery_held.load(Ordering::SeqCst);
+        if let (true, Some(store)) = (deliver, &self.store) {
             spawn::start_delivery_if_due(store, &spawn::Launcher::delivery_program());
         }
     }

@@ -41,13 +41,18 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
             result
         }
         TelemetryCommand::Status => {
+            // Looking sends nothing: the events this shows go with the next command.
+            session.telemetry().hold_delivery();
             output::stdout(format_args!(
                 "{}",
                 render_status(&control::status_of(session.telemetry()))
             ))?;
             Ok(exit::SUCCESS)
         }
-        TelemetryCommand::Inspect(args) => inspect(env, &args),
+        TelemetryCommand::Inspect(args) => {
+            session.telemetry().hold_delivery();
+            inspect(env, &args)
+        }
         TelemetryCommand::Clear => {
             let telemetry = session.telemetry();
             let consent = telemetry.consent();

@@ -1,6 +1,8 @@
 use crate::{telemetry_event, DurationMs, TelemetryEnum};
 
-/// A command starts. Only which command it is: never its arguments or option values.
+/// A command starts. Only which command it is: never its arguments or option values. A command
+/// line archon cannot parse (a mistyped command or option, `--help`, `--version`) runs no
+/// command: it records `binary.startup` only, neither this event nor `cli.command_completed`.
 #[telemetry_event(name = "cli.command_invoked")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CliCommandInvoked {
@@ -10,7 +12,8 @@ pub struct CliCommandInvoked {
     pub subcommand: Option<CliSubcommand>,
 }
 
-/// A command ends, successfully or not. When Ctrl-C or a termination signal comes before a
+/// A command ends, successfully or not (a command line archon cannot parse runs no command: see
+/// `cli.command_invoked`). When Ctrl-C or a termination signal comes before a
 /// workflow has started (or a second one comes while a workflow stops), archon stops at once, as
 /// a program without telemetry would, and this event (with what the command recorded in its
 /// first second) is not sent.

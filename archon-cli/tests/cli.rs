@@ -69,6 +69,8 @@ fn usage_errors_exit_2_and_say_what_is_wrong() {
         stderr.contains("unrecognized subcommand 'frobnicate'"),
         "{stderr}"
     );
+    // No command ran, as the policy page says: only the start is recorded.
+    assert_eq!(names(&user.inspect()), ["binary.startup"]);
     let (_, stderr) = user.expect(&["telemetry", "inspect", "--limit", "11"], 2);
     assert!(stderr.contains("11"), "{stderr}");
     let (_, stderr) = user.expect(&["workflow", "run", "no-such-flow"], 2);

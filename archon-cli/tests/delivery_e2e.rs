@@ -100,6 +100,31 @@ fn status_and_inspect_start_no_delivery() {
     assert_eq!(received.len(), 12, "{:?}", names(&received));
 }
 
+/// An id file deleted by hand: `status` counts the events under the old id apart, since the
+/// next delivery discards them.
+#[test]
+fn status_counts_events_under_a_deleted_id_apart() {
+    let server = CaptureServer::start();
+    let user = User::keyed(server.url());
+    user.seen_notice();
+    let telemetry_dir = user.archon_home().join("telemetry");
+    std::fs::create_dir_all(&telemetry_dir).unwrap();
+    let running_delivery = std::fs::File::create(telemetry_dir.join("delivery.lock")).unwrap();
+    running_delivery.lock().unwrap();
+    user.expect(&["telemetry", "on"], 0);
+    user.expect(&["version"], 0);
+    std::fs::remove_file(user.archon_home().join("telemetry-id")).unwrap();
+    user.expect(&["version"], 0);
+    let (stdout, _) = user.expect(&["telemetry", "status"], 0);
+    assert!(
+        stdout.contains(
+            "  Waiting:       3 events, and 3 under a deleted anonymous id, which the next \
+             delivery discards unsent"
+        ),
+        "{stdout}"
+    );
+}
+
 /// `inspect --status`: why each event was not sent, told apart.
 #[test]
 fn inspect_status_says_why_each_event_was_not_sent() {

@@ -500,7 +500,11 @@ fn past_the_queue_cap_the_oldest_are_dropped_and_status_says_how_many() {
     // Offline long enough to fill the queue: events written oldest first, up to the 5 MB cap.
     let base = BaseProperties::for_this_build(false);
     let start = chrono::Utc::now() - chrono::Duration::days(3);
-    let template = WireEvent::new(&invoked(), &base, Some(uuid::Uuid::new_v4()), start);
+    // Under this installation's id: events under another one would be discarded, not waiting.
+    let id = uuid::Uuid::new_v4();
+    fs::create_dir_all(store.dir()).unwrap();
+    fs::write(store.identity_path(), format!("{id}\n")).unwrap();
+    let template = WireEvent::new(&invoked(), &base, Some(id), start);
     let mut text = Vec::new();
     let mut prefilled = Vec::new();
     for second in 0.. {

@@ -282,7 +282,7 @@ pub struct Status {
     /// Where events would go.
     pub host: Result<Host, HostError>,
     /// Events waiting in the queue, or why that is unknown.
-    pub waiting: Result<usize, String>,
+    pub waiting: Result<recent::Waiting, String>,
     /// The last event recorded: its name and when.
     pub last_event: Option<(String, String)>,
     /// Delivery outcomes and drop counts.
@@ -369,7 +369,7 @@ pub fn status(env: &Environment) -> Status {
             Err(error) => (Err(cannot_read(error)), None),
         }
     } else {
-        (Ok(0), None)
+        (Ok(recent::Waiting::default()), None)
     };
     Status {
         identity: identity::read(&store),

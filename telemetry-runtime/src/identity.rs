@@ -30,9 +30,27 @@ pub fn read(store: &Store) -> Option<Identity> {
 }
 
 /// The current id alone: what recording needs, without asking when it was made.
-fn read_id(store: &Store) -> Option<Uuid> {
+pub(crate) fn read_id(store: &Store) -> Option<Uuid> {
     let bytes = files::read_limited(&store.identity_path(), MAX_ID_BYTES).ok()??;
     Uuid::try_parse(std::str::from_utf8(&bytes).ok()?.trim()).ok()
+}
+
+/// Whether an event recorded under `event_id` may still be sent when the current id is
+/// `current`: it carries none, or the current one. An event under any other id was recorded
+/// before that id was deleted (by `archon telemetry clear`, or by hand): sent, it would link the
+/// deleted id to the new one, so the delivery discards it, and `inspect` and `status` say so.
+pub(crate) fn still_linked(event_id: Option<&str>, current: Option<&Uuid>) -> bool {
+    match (event_id, current) {
+        (None, _) => true,
+        // As archon writes ids: hyphenated, lower case.
+        (Some(event_id), Some(current)) => {
+            event_id
+                == current
+                    .hyphenated()
+                    .encode_lower(&mut Uuid::encode_buffer())
+        }
+        (Some(_), None) => false,
+    }
 }
 
 /// The id, created if there is none (or the file holds something that is not a UUID). Parallel

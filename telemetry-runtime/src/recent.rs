@@ -6,6 +6,7 @@
 //! with the newest events still waiting in the queue.
 
 use crate::files;
+use crate::identity;
 use crate::queue;
 use crate::store::Store;
 use crate::wire::WireEvent;
@@ -50,6 +51,9 @@ pub enum DeliveryStatus {
     KeptLocal,
     /// In the queue, waiting for the delivery process.
     Waiting,
+    /// In the queue under an anonymous id that has since been deleted (by hand, or by a
+    /// `clear` while the command that recorded it ran): the next delivery discards it unsent.
+    UnderDeletedId,
     /// No longer in the queue: sent, or dropped with a count in `status`.
     LeftQueue,
 }
@@ -74,6 +78,9 @@ impl DeliveryStatus {
                 "not sent: recorded on the run that showed the first-run notice, or by a build that cannot send"
             }
             DeliveryStatus::Waiting => "waiting to be sent",
+            DeliveryStatus::UnderDeletedId => {
+                "not sent: recorded under an anonymous id that has since been deleted; the next delivery discards it"
+            }
             DeliveryStatus::LeftQueue => "sent (or dropped, see `archon telemetry status`)",
         }
     }
@@ -197,17 +204,27 @@ pub fn read(store: &Store, limit: usize) -> io::Result<Vec<(RecentEntry, Deliver
     let queued = queue::read_unlocked(store)
         .map(|contents| contents.events)
         .unwrap_or_default();
-    shown_with(store, queued, limit)
+    shown_with(store, queued, identity::read_id(store), limit)
 }
 
 /// What `archon telemetry status` shows of the files, read together under one lock.
 #[derive(Debug)]
 pub struct Overview {
     /// How many events wait in the queue, or why the queue cannot be read.
-    pub waiting: io::Result<usize>,
+    pub waiting: io::Result<Waiting>,
     /// The newest event, as [`read`] orders them; `None` when there is none or the files
     /// cannot be read.
     pub newest: Option<RecentEntry>,
+}
+
+/// The events in the queue, by what the next delivery does with them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Waiting {
+    /// Sent (if telemetry is still on).
+    pub to_send: usize,
+    /// Discarded unsent: recorded under an anonymous id that has since been deleted
+    /// ([`DeliveryStatus::UnderDeletedId`]).
+    pub under_deleted_id: usize,
 }
 
 /// Reads the queue and the recent events once, for `status`. Does not create telemetry's
@@ -215,25 +232,42 @@ pub struct Overview {
 /// process, the files are read without it, and an event being written may be missed.
 pub fn overview(store: &Store) -> io::Result<Overview> {
     let _lock = store.try_lock_existing()?;
+    let current_id = identity::read_id(store);
     let (queued, waiting) = match queue::read_unlocked(store) {
         Ok(contents) => {
-            let count = contents.events.len();
-            (contents.events, Ok(count))
+            let to_send = contents
+                .events
+                .iter()
+                .filter(|event| linked(event, current_id.as_ref()))
+                .count();
+            let waiting = Waiting {
+                to_send,
+                under_deleted_id: contents.events.len() - to_send,
+            };
+            (contents.events, Ok(waiting))
         }
         Err(error) => (Vec::new(), Err(error)),
     };
-    let newest = shown_with(store, queued, 1)
+    let newest = shown_with(store, queued, current_id, 1)
         .ok()
         .and_then(|mut shown| shown.pop())
         .map(|(entry, _)| entry);
     Ok(Overview { waiting, newest })
 }
 
+/// Whether the queued `event` can still be sent under the current id (see
+/// [`identity::still_linked`]).
+fn linked(event: &WireEvent, current_id: Option<&Uuid>) -> bool {
+    identity::still_linked(event.distinct_id.as_deref(), current_id)
+}
+
 /// The last `limit` events (at most [`KEEP`]) of those kept here followed by `queued`, the
-/// queue's events, each with what became of it. The caller holds the lock.
+/// queue's events, each with what became of it (`current_id`: the anonymous id now, which
+/// tells the queued events that will be discarded). The caller holds the lock.
 fn shown_with(
     store: &Store,
     queued: Vec<WireEvent>,
+    current_id: Option<Uuid>,
     limit: usize,
 ) -> io::Result<Vec<(RecentEntry, DeliveryStatus)>> {
     let limit = limit.min(KEEP);
@@ -255,11 +289,16 @@ fn shown_with(
         .collect();
     let newest_queued = queued.len().saturating_sub(limit);
     shown.extend(queued.into_iter().skip(newest_queued).map(|event| {
+        let status = if linked(&event, current_id.as_ref()) {
+            DeliveryStatus::Waiting
+        } else {
+            DeliveryStatus::UnderDeletedId
+        };
         let entry = RecentEntry {
             recorded: Recorded::Queued,
             event,
         };
-        (entry, DeliveryStatus::Waiting)
+        (entry, status)
     }));
     Ok(shown.split_off(shown.len().saturating_sub(limit)))
 }

@@ -545,7 +545,7 @@ proptest! {
         telemetry.flush();
         let status = control::status(&home.env());
         prop_assert_eq!(&status.consent, &consent);
-        prop_assert_eq!(status.waiting.as_ref().ok().copied(), Some(usize::from(on)));
+        prop_assert_eq!(status.waiting.as_ref().ok().map(|waiting| waiting.to_send), Some(usize::from(on)));
         prop_assert_eq!(queue::read(&home.store()).unwrap().events.len(), usize::from(on));
         prop_assert_eq!(std::fs::read(&path).unwrap(), input.clone(), "starting changed the config");
 

@@ -28,7 +28,7 @@ use proptest::sample::Index;
 use std::collections::HashSet;
 use std::path::Path;
 use telemetry_posthog::deliver;
-use telemetry_runtime::recent::{DeliveryStatus, RecentEntry, Recorded};
+use telemetry_runtime::recent::{DeliveryStatus, RecentEntry, Recorded, Waiting};
 use telemetry_runtime::state::TelemetryState;
 use telemetry_runtime::store::Store;
 use telemetry_runtime::wire::WireEvent;
@@ -314,6 +314,8 @@ fn identity_input() -> impl Strategy<Value = Option<Vec<u8>>> {
         "00000000-0000-0000-0000-000000000000".to_owned(),
         format!("{id}{id}"),
         format!("{id}\n{}", " ".repeat(200)),
+        // The id the generated events carry: they are then waiting, not under a deleted id.
+        format!("{}\n", Uuid::from_u128(ANONYMOUS_ID)),
     ])
     .prop_map(String::into_bytes);
     prop_oneof![
@@ -424,7 +426,14 @@ proptest! {
             prop_assert!(in_order(&events, valid), "the model lost a valid line");
         }
         // `inspect`: the last ten of the events kept there, then those waiting in the queue
-        // (an event in both is waiting), each with what became of it.
+        // (an event in both is waiting), each with what became of it. A queued event under an
+        // id other than the one in the id file will be discarded, not sent.
+        let id_before = expected_id(&files.identity);
+        let under = |id: Option<Uuid>| {
+            move |event: &WireEvent| {
+                event.distinct_id.is_none() || event.distinct_id == id.map(|id| id.to_string())
+            }
+        };
         let waiting: HashSet<Uuid> = expected.iter().map(|event| event.uuid).collect();
         let model: Vec<(RecentEntry, DeliveryStatus)> = entries
             .iter()
@@ -439,7 +448,12 @@ proptest! {
             })
             .chain(expected.iter().map(|event| {
                 let entry = RecentEntry { recorded: Recorded::Queued, event: event.clone() };
-                (entry, DeliveryStatus::Waiting)
+                let status = if under(id_before)(event) {
+                    DeliveryStatus::Waiting
+                } else {
+                    DeliveryStatus::UnderDeletedId
+                };
+                (entry, status)
             }))
             .collect();
         let last_ten = &model[model.len().saturating_sub(10)..];
@@ -448,14 +462,17 @@ proptest! {
 
         // Status: the queue's length, the last event, the state, the id.
         let status = control::status(&home.env_on());
-        prop_assert_eq!(status.waiting.clone(), Ok(expected.len()));
+        let waiting_under = |id: Option<Uuid>, more: usize| {
+            let to_send = expected.iter().filter(|event| under(id)(event)).count();
+            Ok(Waiting { to_send: to_send + more, under_deleted_id: expected.len() - to_send })
+        };
+        prop_assert_eq!(status.waiting.clone(), waiting_under(id_before, 0));
         prop_assert_eq!(
             status.last_event.clone(),
             model.last().map(|(entry, _)| (entry.event.event.clone(), entry.event.timestamp.clone()))
         );
         prop_assert_eq!(&status.state, &expected_state(&files.state));
         prop_assert_eq!(state::read(&store), expected_state(&files.state));
-        let id_before = expected_id(&files.identity);
         prop_assert_eq!(status.identity.map(|identity| identity.id), id_before);
 
         // Recording still works: one more event queued, nothing else changed; the id kept if
@@ -486,7 +503,7 @@ proptest! {
         };
         prop_assert_eq!(&entry.event, new);
         prop_assert_eq!(*status, DeliveryStatus::Waiting);
-        prop_assert_eq!(control::status(&home.env_on()).waiting, Ok(expected.len() + 1));
+        prop_assert_eq!(control::status(&home.env_on()).waiting, waiting_under(id, 1));
     }
 }
 

@@ -272,6 +272,47 @@ fn inspect_shows_local_then_sent_then_waiting_events() {
     assert_eq!(control::inspect(&home.env(), 3).unwrap(), shown[4..]);
 }
 
+/// An id file deleted by hand: the events still queued under the old id are discarded by the
+/// next delivery, and `inspect` and `status` say so instead of "waiting".
+#[test]
+fn events_under_a_deleted_id_are_shown_as_discarded_not_waiting() {
+    let home = Home::new();
+    record_apart(&home.env_on(), 2);
+    std::fs::remove_file(home.store().identity_path()).unwrap();
+    record_apart(&home.env_on(), 3);
+
+    let shown = control::inspect(&home.env_on(), 10).unwrap();
+    let statuses: Vec<_> = shown.iter().map(|(_, status)| *status).collect();
+    use DeliveryStatus::*;
+    assert_eq!(
+        statuses,
+        [UnderDeletedId, UnderDeletedId, Waiting, Waiting, Waiting]
+    );
+    let waiting = control::status(&home.env_on()).waiting.unwrap();
+    assert_eq!((waiting.to_send, waiting.under_deleted_id), (3, 2));
+
+    // What the labels say is what the delivery does.
+    let server = capture_server::CaptureServer::start();
+    let report =
+        telemetry_posthog::deliver(&home.store(), &home.env_on(), &fast_config(server.url()));
+    assert_eq!(report.delivered, 3);
+    let sent: HashSet<String> = server
+        .accepted_events()
+        .iter()
+        .map(|event| event["uuid"].as_str().unwrap().to_owned())
+        .collect();
+    let labelled_waiting: HashSet<String> = shown
+        .iter()
+        .filter(|(_, status)| *status == Waiting)
+        .map(|(entry, _)| entry.event.uuid.to_string())
+        .collect();
+    assert_eq!(sent, labelled_waiting);
+    assert_eq!(
+        control::status(&home.env_on()).waiting.unwrap(),
+        Default::default()
+    );
+}
+
 #[test]
 fn the_event_just_recorded_is_shown_last_whatever_the_clock_said_before() {
     let home = Home::new();

@@ -517,7 +517,13 @@ pub fn render_status(status: &Status) -> String {
         ));
     }
     match &status.waiting {
-        Ok(count) => line(format!("  Waiting:       {count} events")),
+        Ok(waiting) if waiting.under_deleted_id > 0 => line(format!(
+            "  Waiting:       {}, and {} under a deleted anonymous id, which the next delivery \
+             discards unsent",
+            events(waiting.to_send),
+            waiting.under_deleted_id
+        )),
+        Ok(waiting) => line(format!("  Waiting:       {}", events(waiting.to_send))),
         Err(problem) => line(format!("  Waiting:       unknown: {problem}")),
     }
     match &status.last_event {
@@ -632,6 +638,15 @@ pub fn render_status(status: &Status) -> String {
     line("To inspect:      archon telemetry inspect".into());
     line(format!("Policy:          {POLICY_URL}"));
     out
+}
+
+/// "1 event", "2 events".
+#[cfg(feature = "telemetry")]
+fn events(count: usize) -> String {
+    match count {
+        1 => "1 event".to_owned(),
+        n => format!("{n} events"),
+    }
 }
 
 /// `YYYY-MM-DD` in UTC.

@@ -296,14 +296,15 @@ fn drain(
         };
         // Read after the queue, so it is at least as new as what the queue held: read before,
         // a `clear` and a new id in between would make the new id's events look stale.
-        let current_id = identity::read(store).map(|identity| identity.id.to_string());
+        let current_id = identity::read_id(store);
         // Events under an id that is no longer the current one were recorded by a process that
-        // started before `archon telemetry clear`: sent, they would link the deleted id to the
-        // new one. They go without a trace, as `clear` asked.
-        let (events, unlinked): (Vec<WireEvent>, Vec<WireEvent>) = contents
-            .events
-            .into_iter()
-            .partition(|event| event.distinct_id.is_none() || event.distinct_id == current_id);
+        // started before `archon telemetry clear` (or before the id file was deleted): sent,
+        // they would link the deleted id to the new one. They go without a trace, as `clear`
+        // asked.
+        let (events, unlinked): (Vec<WireEvent>, Vec<WireEvent>) =
+            contents.events.into_iter().partition(|event| {
+                identity::still_linked(event.distinct_id.as_deref(), current_id.as_ref())
+            });
         if !unlinked.is_empty() {
             let _ = queue::discard(store, &uuids(&unlinked));
         }

@@ -80,6 +80,13 @@ fn mark_seen(home: &Path) -> bool {
     if std::fs::symlink_metadata(&marker).is_ok() {
         return false;
     }
+    // A home that is another user's link is not written in (see `Store::refuse_foreign_links`).
+    if telemetry_runtime::store::Store::new(home)
+        .refuse_foreign_links()
+        .is_err()
+    {
+        return false;
+    }
     let mut folder = std::fs::DirBuilder::new();
     folder.recursive(true);
     #[cfg(unix)]

@@ -813,6 +813,69 @@ fn hostile_telemetry_folder_and_state_files() {
     }
 }
 
+/// Every file in `folder`, with its contents, in name order.
+fn folder_contents(folder: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            (name, fs::read(entry.path()).unwrap_or_default())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Another user's symbolic links in place of archon's folders (`~/.archon`, or its `telemetry`
+/// folder), as root running with that user's `$HOME` would meet them: nothing is created,
+/// replaced or deleted where they lead; archon's commands work and say why telemetry cannot.
+/// Only root can give a link to another user, so run as anyone else the test says so and stops.
+#[cfg(unix)]
+#[test]
+fn folders_that_are_another_users_links_are_not_written_in() {
+    let foreign = tempfile::tempdir().unwrap();
+    fs::write(foreign.path().join("queue.jsonl"), "root's own queue\n").unwrap();
+    fs::write(foreign.path().join("state.json"), "root's own state\n").unwrap();
+    fs::write(foreign.path().join("config.yaml"), "root: own\n").unwrap();
+    let before = folder_contents(foreign.path());
+    let link = |link: &Path| {
+        std::os::unix::fs::symlink(foreign.path(), link).unwrap();
+        std::os::unix::fs::lchown(link, Some(65534), Some(65534)).is_ok()
+    };
+
+    // The telemetry folder: telemetry is on, and degrades.
+    let server = CaptureServer::start();
+    let mut given_away = false;
+    let user = hostile_user(&server, |user| {
+        let dir = store(user).dir();
+        fs::remove_dir(&dir).unwrap();
+        given_away = link(&dir);
+    });
+    if !given_away {
+        eprintln!("not run as root: cannot give a link to another user");
+        return;
+    }
+    let status = commands_keep_working(&user);
+    degraded(
+        &status,
+        "owned by another user, which archon does not follow",
+        &server,
+    );
+    let (_, stderr) = run(&user, &["telemetry", "off"], 1);
+    assert!(stderr.contains("owned by another user"), "{stderr}");
+    assert_eq!(folder_contents(foreign.path()), before);
+
+    // `~/.archon` itself: its config.yaml is not edited, nor a first-run marker left.
+    let user = User::keyed(server.url());
+    assert!(link(&user.archon_home()));
+    let (_, stderr) = run(&user, &["setup", "--assistant", "codex"], 1);
+    assert!(stderr.contains("owned by another user"), "{stderr}");
+    run(&user, &["version"], 0);
+    run(&user, &["workflow", "list"], 0);
+    assert_eq!(folder_contents(foreign.path()), before);
+}
+
 /// Another process holds the store's lock and never lets go (a stopped archon, a hung file
 /// system): telemetry waits a bounded time, then gives up; commands end as usual, and status
 /// names the lock.

@@ -223,14 +223,7 @@ pub fn link_target(path: &Path) -> io::Result<PathBuf> {
         match fs::symlink_metadata(&current) {
             Ok(metadata) if metadata.file_type().is_symlink() => {
                 if !owned_by_this_user_or_root(&metadata) {
-                    return Err(io::Error::new(
-                        io::ErrorKind::PermissionDenied,
-                        format!(
-                            "{} is a symbolic link owned by another user, which archon does not \
-                             follow",
-                            current.display()
-                        ),
-                    ));
+                    return Err(foreign_link(&current));
                 }
                 let target = fs::read_link(&current)?;
                 current = match current.parent() {
@@ -245,6 +238,32 @@ pub fn link_target(path: &Path) -> io::Result<PathBuf> {
         io::ErrorKind::InvalidInput,
         "a chain of more than 20 symbolic links",
     ))
+}
+
+/// Refuses `folder` when it is a symbolic link owned by another user, by the rule of
+/// [`link_target`]: for the folders archon writes in, `$ARCHON_HOME` and its `telemetry`
+/// folder, which its other checks only look inside. Reached through such a link, `sudo archon`
+/// with a user's `$HOME` would create, replace and delete files of root's wherever the link
+/// leads. A real folder, a missing one, or a link of this user's or root's passes.
+pub fn refuse_foreign_link(folder: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(folder) {
+        Ok(metadata)
+            if metadata.file_type().is_symlink() && !owned_by_this_user_or_root(&metadata) =>
+        {
+            Err(foreign_link(folder))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn foreign_link(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!(
+            "{} is a symbolic link owned by another user, which archon does not follow",
+            path.display()
+        ),
+    )
 }
 
 #[cfg(unix)]

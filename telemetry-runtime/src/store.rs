@@ -89,8 +89,17 @@ impl Store {
         FileLock::try_acquire(&self.lock_path()).map_err(|e| files::with_path(&self.lock_path(), e))
     }
 
+    /// Refuses `$ARCHON_HOME` or telemetry's folder when either is a symbolic link owned by
+    /// another user (see [`files::refuse_foreign_link`]). Checked before anything in the store
+    /// is locked, and so before anything in it is written.
+    pub fn refuse_foreign_links(&self) -> io::Result<()> {
+        files::refuse_foreign_link(&self.home)?;
+        files::refuse_foreign_link(&self.dir())
+    }
+
     /// NotFound unless telemetry's folder exists.
     fn require_dir(&self) -> io::Result<()> {
+        self.refuse_foreign_links()?;
         if self.dir().is_dir() {
             Ok(())
         } else {
@@ -104,6 +113,7 @@ impl Store {
     /// The store's lock file, opened (and telemetry's folder created if it is missing), for
     /// [`Store::lock`] and for a caller that takes the lock many times.
     pub(crate) fn open_lock_file(&self) -> io::Result<std::fs::File> {
+        self.refuse_foreign_links()?;
         // Opened first, the folder made only when that fails: on every run but the first, one
         // call fewer on archon's exit path.
         match files::open_lock_file(&self.lock_path()) {

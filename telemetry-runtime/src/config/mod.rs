@@ -340,6 +340,11 @@ pub fn set_value(
         return Err(unsafe_edit(None));
     }
 
+    // The folder it is in, `$ARCHON_HOME`, is followed by the same rule as the file.
+    if let Some(home) = path.parent() {
+        files::refuse_foreign_link(home)
+            .map_err(|e| io_error(format!("cannot be written ({e})")))?;
+    }
     // A symlinked config.yaml (a dotfile manager's) stays a link: the file it points to is
     // the one replaced.
     let target =

@@ -238,7 +238,8 @@ impl Telemetry {
     }
 
     /// Leaves this process's events, and those it finds waiting, for the next command to
-    /// deliver: [`Telemetry::finish`] starts no delivery. For the commands that only show what
+    /// deliver (or for a delivery already running, which stays a few seconds after the command
+    /// that started it): [`Telemetry::finish`] starts no delivery. For the commands that only show what
     /// is recorded (`archon telemetry status` and `inspect`): looking at the waiting events must
     /// not be what sends them.
     pub fn hold_delivery(&self) {
@@ -377,13 +378,20 @@ impl Telemetry {
             return Ok(false);
         };
         let mut lock_file = lock(&self.lock_file);
-        if lock_file.is_none() {
+        let first_write = lock_file.is_none();
+        if first_write {
+            // Checks that no folder is another user's link (see `Store::refuse_foreign_links`).
             *lock_file = Some(store.open_lock_file()?);
         }
         let Some(file) = lock_file.as_ref() else {
             return Ok(false);
         };
         let _held = HeldLock::acquire(file)?;
+        // A long command writes again and again, and a folder may have been replaced by such a
+        // link since the first write: checked again each time.
+        if !first_write {
+            store.refuse_foreign_links()?;
+        }
         // Telemetry was turned off, or the id cleared, while this process ran (a long
         // workflow, say): it read config.yaml before, and what it still holds must go the way
         // of the events that were waiting, or a later opt-in would send them. Events without

@@ -68,6 +68,13 @@ impl Store {
         self.dir().join("delivery.lock")
     }
 
+    /// Takes the delivery lock (created if missing) if it is free; `None` when a delivery
+    /// holds it. Refused, like the store's lock, when a folder is another user's link.
+    pub(crate) fn try_lock_delivery(&self) -> io::Result<Option<FileLock>> {
+        self.refuse_foreign_links()?;
+        FileLock::try_acquire(&self.delivery_lock_path())
+    }
+
     /// Takes the store's lock, creating telemetry's folder if needed. Every change to the
     /// queue, the recent events, the state or the identity happens while it is held, so
     /// parallel archon processes never interleave or lose writes.

@@ -299,3 +299,36 @@ fn a_process_that_cannot_record_says_why_in_status() {
     assert!(waiting.contains("queue.jsonl cannot be read"), "{waiting}");
     assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep me");
 }
+
+/// The telemetry folder replaced by another user's link while a long command runs (root with
+/// that user's `$HOME`, say): the command's later writes, its delivery's lock and a delivery
+/// started meanwhile write nothing where the link leads, and the command notes why. Only root
+/// can give a link to another user, so run as anyone else the test says so and stops.
+#[cfg(unix)]
+#[test]
+fn a_folder_swapped_for_another_users_link_mid_command_is_not_written_through() {
+    let home = Home::new();
+    let telemetry = Telemetry::start_with_key(home.env_on(), Some(TEST_KEY));
+    telemetry.record(&invoked());
+    telemetry.flush();
+    assert_eq!(queued_uuids(&home).len(), 1);
+
+    let foreign = tempfile::tempdir().unwrap();
+    let dir = home.store().dir();
+    std::fs::rename(&dir, home.path().join("moved-away")).unwrap();
+    std::os::unix::fs::symlink(foreign.path(), &dir).unwrap();
+    if std::os::unix::fs::lchown(&dir, Some(65534), Some(65534)).is_err() {
+        eprintln!("not run as root: cannot give the link to another user");
+        return;
+    }
+    telemetry.record(&invoked());
+    telemetry.finish();
+    let server = CaptureServer::start();
+    deliver(&home.store(), &home.env_on(), &fast_config(server.url()));
+
+    let written: Vec<_> = std::fs::read_dir(foreign.path()).unwrap().collect();
+    assert!(written.is_empty(), "written through the link: {written:?}");
+    let problem = telemetry.problem().unwrap_or_default();
+    assert!(problem.contains("owned by another user"), "{problem}");
+    assert!(server.requests().is_empty());
+}

@@ -19,7 +19,6 @@ use crate::config;
 use crate::conformance;
 use crate::consent::{self, ConsentState};
 use crate::environment::Environment;
-use crate::files::FileLock;
 use crate::host;
 use crate::identity;
 use crate::queue;
@@ -148,7 +147,7 @@ pub fn deliver<T: Transport>(
         ConsentState::Undecided => return DeliveryReport::skipped("telemetry is not on"),
     }
     let mut report = DeliveryReport::default();
-    let mut running = match FileLock::try_acquire(&store.delivery_lock_path()) {
+    let mut running = match store.try_lock_delivery() {
         Ok(Some(lock)) => lock,
         Ok(None) => {
             report.skipped = Some("another delivery is running");
@@ -188,7 +187,7 @@ pub fn deliver<T: Transport>(
         {
             break;
         }
-        match FileLock::try_acquire(&store.delivery_lock_path()) {
+        match store.try_lock_delivery() {
             Ok(Some(lock)) => running = lock,
             // Another delivery took over, or the lock is gone: it is theirs now.
             _ => break,

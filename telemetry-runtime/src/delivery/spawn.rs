@@ -2,7 +2,6 @@
 //! never a wait.
 
 use super::{DELIVERY_ARG, DELIVERY_PROGRAM};
-use crate::files::FileLock;
 use crate::state::{self, TelemetryState};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -90,7 +89,7 @@ pub fn due(state: &TelemetryState, now: DateTime<Utc>) -> bool {
 pub fn start_delivery_if_due(store: &Store, launcher: &Launcher) -> SpawnDecision {
     // The lock first: in a burst of commands a delivery is usually running already, and then
     // the state file need not be read at all.
-    match FileLock::try_acquire(&store.delivery_lock_path()) {
+    match store.try_lock_delivery() {
         // Free now; released at once so the child can take it.
         Ok(Some(_free)) => {}
         Ok(None) => return SpawnDecision::AlreadyRunning,

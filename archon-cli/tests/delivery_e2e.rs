@@ -118,8 +118,8 @@ fn status_counts_events_under_a_deleted_id_apart() {
     let (stdout, _) = user.expect(&["telemetry", "status"], 0);
     assert!(
         stdout.contains(
-            "  Waiting:       3 events, and 3 under a deleted anonymous id, which the next \
-             delivery discards unsent"
+            "  Waiting:       3 events to send; 3 events under a deleted anonymous id, which \
+             the next delivery discards unsent"
         ),
         "{stdout}"
     );

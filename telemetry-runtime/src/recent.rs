@@ -72,7 +72,7 @@ impl DeliveryStatus {
     pub fn describe(self) -> &'static str {
         match self {
             DeliveryStatus::WithoutId => {
-                "not sent: recorded without an anonymous id, before telemetry was on; never sent"
+                "not sent: recorded without an anonymous id (before you opted in, or when the id could not be made); never sent"
             }
             DeliveryStatus::KeptLocal => {
                 "not sent: recorded on the run that showed the first-run notice, or by a build that cannot send"

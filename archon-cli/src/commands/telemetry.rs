@@ -41,7 +41,8 @@ pub fn run(command: TelemetryCommand, session: &Session) -> Result<i32, CommandE
             result
         }
         TelemetryCommand::Status => {
-            // Looking sends nothing: the events this shows go with the next command.
+            // Looking starts no delivery: the events this shows go with the next command (or
+            // with a delivery already running).
             session.telemetry().hold_delivery();
             output::stdout(format_args!(
                 "{}",
@@ -518,10 +519,10 @@ pub fn render_status(status: &Status) -> String {
     }
     match &status.waiting {
         Ok(waiting) if waiting.under_deleted_id > 0 => line(format!(
-            "  Waiting:       {}, and {} under a deleted anonymous id, which the next delivery \
-             discards unsent",
+            "  Waiting:       {} to send; {} under a deleted anonymous id, which the next \
+             delivery discards unsent",
             events(waiting.to_send),
-            waiting.under_deleted_id
+            events(waiting.under_deleted_id)
         )),
         Ok(waiting) => line(format!("  Waiting:       {}", events(waiting.to_send))),
         Err(problem) => line(format!("  Waiting:       unknown: {problem}")),

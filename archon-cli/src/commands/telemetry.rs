@@ -263,9 +263,9 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
     outln!()?;
     if kept_off {
         outln!("Once it is on, archon will send the events listed in the policy: which commands")?;
-        outln!("and workflows run, how long they take and how they fail, with archon's version")?;
-        outln!("and your OS family. Never paths, file or workflow names, messages, or anything")?;
-        outln!("you type.")?;
+        outln!("and workflows run, how long they take and how they fail, with archon's version,")?;
+        outln!("your OS and CPU family, and whether it runs in CI. Never paths, file names, the")?;
+        outln!("names of your own workflows, messages, or anything you type.")?;
         outln!()?;
         outln!("See what would be sent:   archon telemetry inspect")?;
         outln!("Policy:                   {POLICY_URL}")?;
@@ -273,8 +273,9 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
         return Ok(exit::SUCCESS);
     }
     outln!("archon will send the events listed in the policy: which commands and workflows run,")?;
-    outln!("how long they take and how they fail, with archon's version and your OS family.")?;
-    outln!("Never paths, file or workflow names, messages, or anything you type.")?;
+    outln!("how long they take and how they fail, with archon's version, your OS and CPU family,")?;
+    outln!("and whether it runs in CI. Never paths, file names, the names of your own workflows,")?;
+    outln!("messages, or anything you type.")?;
     outln!()?;
     outln!("See exactly what is sent: archon telemetry inspect")?;
     outln!("Turn it off again:        archon telemetry off")?;
@@ -555,7 +556,10 @@ pub fn render_status(status: &Status) -> String {
     let drops = [
         (state.dropped_queue_full, "queue full, oldest dropped"),
         (state.dropped_rejected, "rejected by the server"),
-        (state.dropped_before_opt_in, "recorded before you opted in"),
+        (
+            state.dropped_before_opt_in,
+            "recorded before you last opted in",
+        ),
         (
             state.dropped_unreadable,
             "unreadable or invalid in the queue",

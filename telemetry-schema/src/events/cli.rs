@@ -46,13 +46,15 @@ pub enum CliCommand {
 /// archon's subcommands, across all commands.
 #[derive(TelemetryEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CliSubcommand {
-    /// `archon telemetry clear`.
+    /// `archon telemetry clear`. Never sent: that run records nothing (its events would carry
+    /// the id it deletes).
     Clear,
     /// `archon telemetry inspect`.
     Inspect,
     /// `archon workflow list`.
     List,
-    /// `archon telemetry off`.
+    /// `archon telemetry off`. Never sent: that run records nothing, so that nothing of it is
+    /// queued after you opt out.
     Off,
     /// `archon telemetry on`.
     On,

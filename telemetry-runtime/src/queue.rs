@@ -79,21 +79,67 @@ pub(crate) fn rewrite_locked(store: &Store, events: &[WireEvent]) -> io::Result<
     files::write_atomic(&store.queue_path(), &text, files::PRIVATE_FILE_MODE)
 }
 
-/// Removes the events with these uuids (delivered, or dropped), keeping everything else,
-/// including what was appended while they were being sent. Kept lines are copied as they are,
-/// not parsed and written again; lines without a readable uuid are dropped and counted. The
-/// last of the removed events go to the recent events, for `inspect`.
-pub(crate) fn remove(store: &Store, uuids: &HashSet<Uuid>) -> io::Result<()> {
-    remove_keeping(store, uuids, true)
+/// Events a delivery is done with, by what became of them.
+#[derive(Debug, Default)]
+pub(crate) struct Done {
+    /// Accepted by the server.
+    pub(crate) sent: HashSet<Uuid>,
+    /// Dropped unsent (and counted in the state by the delivery).
+    pub(crate) dropped: HashSet<Uuid>,
 }
 
-/// [`remove`] without keeping copies for `inspect`: for events carrying an id that was
-/// deleted, which no file should hold any more.
+impl Done {
+    pub(crate) fn len(&self) -> usize {
+        self.sent.len() + self.dropped.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.sent.clear();
+        self.dropped.clear();
+    }
+}
+
+/// Removes the events that are `done`, keeping everything else, including what was appended
+/// while they were being sent. Kept lines are copied as they are, not parsed and written again;
+/// lines without a readable uuid are dropped and counted. The last of the removed events go to
+/// the recent events, each marked sent or dropped, for `inspect`.
+pub(crate) fn remove(store: &Store, done: &Done) -> io::Result<()> {
+    remove_keeping(
+        store,
+        |uuid| {
+            if done.sent.contains(uuid) {
+                Some(Recorded::Sent)
+            } else if done.dropped.contains(uuid) {
+                Some(Recorded::Dropped)
+            } else {
+                None
+            }
+        },
+        true,
+    )
+}
+
+/// Removes the events with these uuids without keeping copies for `inspect`: for events
+/// carrying an id that was deleted, which no file should hold any more.
 pub(crate) fn discard(store: &Store, uuids: &HashSet<Uuid>) -> io::Result<()> {
-    remove_keeping(store, uuids, false)
+    remove_keeping(
+        store,
+        |uuid| uuids.contains(uuid).then_some(Recorded::Dropped),
+        false,
+    )
 }
 
-fn remove_keeping(store: &Store, uuids: &HashSet<Uuid>, keep_copies: bool) -> io::Result<()> {
+/// Removes the events for which `outcome` says what became of them, keeping copies of the
+/// last ones, marked so, when `keep_copies`.
+fn remove_keeping(
+    store: &Store,
+    outcome: impl Fn(&Uuid) -> Option<Recorded>,
+    keep_copies: bool,
+) -> io::Result<()> {
     let _lock = store.lock_existing()?;
     let Some(bytes) = files::read_limited(&store.queue_path(), MAX_READABLE_BYTES)? else {
         return Ok(());
@@ -102,9 +148,9 @@ fn remove_keeping(store: &Store, uuids: &HashSet<Uuid>, keep_copies: bool) -> io
     let mut removed = Vec::new();
     let mut unreadable = 0;
     for line in bytes.split(|b| *b == b'\n').filter(|line| !line.is_empty()) {
-        match line_uuid(line) {
-            Some(uuid) if uuids.contains(&uuid) => removed.push(line),
-            Some(_) => {
+        match line_uuid(line).map(|uuid| outcome(&uuid)) {
+            Some(Some(became)) => removed.push((line, became)),
+            Some(None) => {
                 kept.extend_from_slice(line);
                 kept.push(b'\n');
             }
@@ -113,8 +159,8 @@ fn remove_keeping(store: &Store, uuids: &HashSet<Uuid>, keep_copies: bool) -> io
     }
     let mut left_queue = Vec::new();
     let kept_copies = if keep_copies { recent::KEEP } else { 0 };
-    for line in &removed[removed.len().saturating_sub(kept_copies)..] {
-        left_queue.extend(recent::entry_line(Recorded::Queued, line));
+    for (line, became) in &removed[removed.len().saturating_sub(kept_copies)..] {
+        left_queue.extend(recent::entry_line(*became, line));
     }
     // Before the queue is rewritten, so that a delivery stopped in between leaves the events in
     // both (shown as waiting) rather than in neither. The recent events are a convenience for

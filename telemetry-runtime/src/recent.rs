@@ -21,20 +21,25 @@ pub const KEEP: usize = 10;
 const TRIM_AT_BYTES: u64 = 32 * 1024;
 const MAX_READABLE_BYTES: u64 = 1024 * 1024;
 
-/// Why an event was recorded.
+/// How an event was recorded and, once it has left the queue, what became of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Recorded {
-    /// Queued to be sent.
+    /// Queued to be sent. In this file: it has left the queue, sent or dropped, as written by
+    /// versions of archon that did not tell the two apart.
     Queued,
     /// Kept here only: telemetry was not on, or this build cannot send.
     LocalOnly,
+    /// Queued, and sent: the server accepted it.
+    Sent,
+    /// Queued, and dropped unsent by a delivery (counted by `archon telemetry status`).
+    Dropped,
 }
 
 /// One line of `recent.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecentEntry {
-    /// Why it was recorded.
+    /// How it was recorded, and what became of it.
     pub recorded: Recorded,
     /// The event as sent (or as it would have been sent).
     pub event: WireEvent,
@@ -51,10 +56,16 @@ pub enum DeliveryStatus {
     KeptLocal,
     /// In the queue, waiting for the delivery process.
     Waiting,
+    /// Sent: the server accepted it.
+    Sent,
+    /// Dropped unsent by a delivery: recorded before the last opt-in, refused by the server,
+    /// or not an event archon could have recorded.
+    Dropped,
     /// In the queue under an anonymous id that has since been deleted (by hand, or by a
     /// `clear` while the command that recorded it ran): the next delivery discards it unsent.
     UnderDeletedId,
-    /// No longer in the queue: sent, or dropped with a count in `status`.
+    /// No longer in the queue: sent, or dropped with a count in `status` (kept so by versions
+    /// of archon that did not tell the two apart).
     LeftQueue,
 }
 
@@ -65,6 +76,8 @@ impl DeliveryStatus {
             (Recorded::LocalOnly, None) => DeliveryStatus::WithoutId,
             (Recorded::LocalOnly, Some(_)) => DeliveryStatus::KeptLocal,
             (Recorded::Queued, _) => DeliveryStatus::LeftQueue,
+            (Recorded::Sent, _) => DeliveryStatus::Sent,
+            (Recorded::Dropped, _) => DeliveryStatus::Dropped,
         }
     }
 
@@ -81,6 +94,10 @@ impl DeliveryStatus {
             DeliveryStatus::UnderDeletedId => {
                 "not sent: recorded under an anonymous id that has since been deleted; the next delivery discards it"
             }
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Dropped => {
+                "dropped, not sent: recorded before you last opted in, refused by the server, or not an event archon could have recorded (`archon telemetry status` counts each)"
+            }
             DeliveryStatus::LeftQueue => "sent (or dropped, see `archon telemetry status`)",
         }
     }
@@ -92,6 +109,8 @@ pub(crate) fn entry_line(recorded: Recorded, event_json: &[u8]) -> Vec<u8> {
     let recorded = match recorded {
         Recorded::Queued => "\"queued\"",
         Recorded::LocalOnly => "\"local_only\"",
+        Recorded::Sent => "\"sent\"",
+        Recorded::Dropped => "\"dropped\"",
     };
     let mut line = Vec::with_capacity(event_json.len() + 40);
     line.extend_from_slice(b"{\"recorded\":");

@@ -55,6 +55,15 @@ struct Pending {
     recent: Vec<u8>,
 }
 
+/// Where a recorded event is kept until it is written.
+#[derive(Debug, Clone, Copy)]
+enum Kept {
+    /// In the queue, to be sent.
+    Queued,
+    /// In the recent events only, for `inspect`.
+    LocalOnly,
+}
+
 /// What recording does in this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -282,13 +291,12 @@ impl Telemetry {
                     );
                 }
             }
-            Mode::LocalOnly { distinct_id } => self.keep(
-                &self.event_json(event, distinct_id, now),
-                Recorded::LocalOnly,
-            ),
+            Mode::LocalOnly { distinct_id } => {
+                self.keep(&self.event_json(event, distinct_id, now), Kept::LocalOnly)
+            }
             Mode::Queue { distinct_id } => self.keep(
                 &self.event_json(event, Some(distinct_id), now),
-                Recorded::Queued,
+                Kept::Queued,
             ),
         }
     }
@@ -319,16 +327,16 @@ impl Telemetry {
 
     /// Adds `event` to the pending events, and writes them all when the process is past its
     /// first second or they have grown large.
-    fn keep(&self, json: &[u8], recorded: Recorded) {
+    fn keep(&self, json: &[u8], kept: Kept) {
         let mut write_now = self.started.elapsed() >= WRITE_BEHIND;
         self.guarded(|| {
             let mut pending = lock(&self.pending);
-            match recorded {
-                Recorded::Queued => {
+            match kept {
+                Kept::Queued => {
                     pending.queue.extend_from_slice(json);
                     pending.queue.push(b'\n');
                 }
-                Recorded::LocalOnly => pending
+                Kept::LocalOnly => pending
                     .recent
                     .extend(recent::entry_line(Recorded::LocalOnly, json)),
             }

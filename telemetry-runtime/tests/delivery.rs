@@ -109,6 +109,11 @@ fn malformed_batches_are_split_and_single_rejects_dropped_with_a_count() {
     assert_eq!(report.requests, 5);
     assert!(queue::read(&home.store()).unwrap().events.is_empty());
     assert_eq!(state::read(&home.store()).dropped_rejected, 1);
+    // `inspect --status` tells the dropped event from the sent ones.
+    use telemetry_runtime::recent::DeliveryStatus::{Dropped, Sent};
+    let shown = telemetry_runtime::control::inspect(&env, 10).unwrap();
+    let statuses: Vec<_> = shown.iter().map(|(_, status)| *status).collect();
+    assert_eq!(statuses, [Sent, Dropped, Sent]);
 }
 
 #[test]
@@ -189,6 +194,11 @@ fn events_recorded_before_opting_in_are_never_sent() {
     assert_eq!(received.len(), 1);
     assert_eq!(received[0]["event"], "binary.startup");
     assert!(!early_uuids.contains(received[0]["uuid"].as_str().unwrap()));
+    // `inspect --status` says which were dropped and which sent.
+    use telemetry_runtime::recent::DeliveryStatus::{Dropped, Sent};
+    let shown = control::inspect(&home.env(), 10).unwrap();
+    let statuses: Vec<_> = shown.iter().map(|(_, status)| *status).collect();
+    assert_eq!(statuses, [Dropped, Dropped, Sent]);
 }
 
 #[test]

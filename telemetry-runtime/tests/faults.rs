@@ -259,8 +259,8 @@ fn a_recent_events_file_too_large_to_read_is_started_afresh() {
     assert_eq!(
         statuses,
         [
-            recent::DeliveryStatus::LeftQueue,
-            recent::DeliveryStatus::LeftQueue,
+            recent::DeliveryStatus::Sent,
+            recent::DeliveryStatus::Sent,
             recent::DeliveryStatus::Waiting
         ]
     );

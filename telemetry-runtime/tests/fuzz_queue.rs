@@ -373,7 +373,15 @@ proptest! {
     /// Whatever telemetry's files hold: the readers report exactly that, keep every valid
     /// line, count the rest, and recording afterwards still works.
     #[test]
-    fn damaged_files_are_read_exactly_and_recording_goes_on(files in files(), recorded_as_queued in any::<bool>()) {
+    fn damaged_files_are_read_exactly_and_recording_goes_on(
+        files in files(),
+        recorded in proptest::sample::select(vec![
+            Recorded::Queued,
+            Recorded::LocalOnly,
+            Recorded::Sent,
+            Recorded::Dropped,
+        ]),
+    ) {
         let home = Home::new();
         let store = home.store();
         let dir = store.dir();
@@ -382,7 +390,6 @@ proptest! {
         let state_path = dir.join("state.json");
 
         let (queue_bytes, valid_queued) = render(&files.queue, VALID, queue_line);
-        let recorded = if recorded_as_queued { Recorded::Queued } else { Recorded::LocalOnly };
         let (recent_bytes, valid_recent) =
             render(&files.recent, VALID + 100, |event| recent_line(recorded, event));
         write(&queue_path, &queue_bytes);
@@ -443,6 +450,8 @@ proptest! {
                     (Recorded::LocalOnly, false) => DeliveryStatus::WithoutId,
                     (Recorded::LocalOnly, true) => DeliveryStatus::KeptLocal,
                     (Recorded::Queued, _) => DeliveryStatus::LeftQueue,
+                    (Recorded::Sent, _) => DeliveryStatus::Sent,
+                    (Recorded::Dropped, _) => DeliveryStatus::Dropped,
                 };
                 (entry.clone(), status)
             })

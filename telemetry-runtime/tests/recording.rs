@@ -259,7 +259,7 @@ fn inspect_shows_local_then_sent_then_waiting_events() {
     use DeliveryStatus::*;
     assert_eq!(
         statuses,
-        [WithoutId, WithoutId, LeftQueue, LeftQueue, LeftQueue, Waiting, Waiting]
+        [WithoutId, WithoutId, Sent, Sent, Sent, Waiting, Waiting]
     );
     let times: Vec<_> = shown.iter().map(|(e, _)| e.event.captured_at()).collect();
     assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");

@@ -322,15 +322,16 @@ fn drain(
         if !stale.is_empty() || !invalid.is_empty() {
             report.dropped_before_opt_in += stale.len() as u64;
             report.dropped_invalid += invalid.len() as u64;
-            let _ = queue::remove(
-                store,
-                &uuids(&stale).union(&uuids(&invalid)).copied().collect(),
-            );
+            let dropped = queue::Done {
+                sent: HashSet::new(),
+                dropped: uuids(&stale).union(&uuids(&invalid)).copied().collect(),
+            };
+            let _ = queue::remove(store, &dropped);
         }
         if sendable.is_empty() {
             return;
         }
-        let mut finished = HashSet::new();
+        let mut finished = queue::Done::default();
         let pass = send_all(
             &sendable,
             Sender {
@@ -375,14 +376,14 @@ impl<T> Sender<'_, T> {
     }
 }
 
-/// Sends `events` in order, collecting the uuids that are done with (delivered or dropped) in
+/// Sends `events` in order, collecting the uuids that are done with (sent or dropped) in
 /// `finished`, whose events it removes from the queue every [`REMOVE_EVERY`] events and before
 /// each wait between retries.
 fn send_all<T: Transport>(
     events: &[WireEvent],
     sender: Sender<'_, T>,
     report: &mut DeliveryReport,
-    finished: &mut HashSet<uuid::Uuid>,
+    finished: &mut queue::Done,
 ) -> Pass {
     let Sender {
         store,
@@ -416,7 +417,7 @@ fn send_all<T: Transport>(
         match transport.send(batch) {
             SendOutcome::Delivered => {
                 report.delivered += batch.len() as u64;
-                finished.extend(batch.iter().map(|event| event.uuid));
+                finished.sent.extend(batch.iter().map(|event| event.uuid));
                 next += batch.len();
                 batch_size = MAX_BATCH;
                 backoff = config.first_backoff;
@@ -436,7 +437,7 @@ fn send_all<T: Transport>(
             SendOutcome::Rejected if batch.len() > 1 => batch_size = batch.len() / 2,
             SendOutcome::Rejected => {
                 report.dropped_rejected += 1;
-                finished.insert(batch[0].uuid);
+                finished.dropped.insert(batch[0].uuid);
                 next += 1;
             }
             SendOutcome::Refused(reason) => {

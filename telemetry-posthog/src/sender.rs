@@ -49,7 +49,17 @@ impl PosthogSender {
 
 impl Transport for PosthogSender {
     fn send(&self, batch: &[WireEvent]) -> SendOutcome {
-        let events: Vec<posthog_rs::Event> = batch.iter().filter_map(to_sdk_event).collect();
+        // All of the batch or none of it: an event left out would be counted, and shown by
+        // `inspect`, as sent. One the SDK refuses makes the batch rejected, so that the delivery
+        // splits it and drops that event alone, with a count. (The delivery drops the events the
+        // SDK would refuse before it sends: this is only the guarantee.)
+        let Some(events) = batch
+            .iter()
+            .map(to_sdk_event)
+            .collect::<Option<Vec<posthog_rs::Event>>>()
+        else {
+            return SendOutcome::Rejected;
+        };
         if events.is_empty() {
             return SendOutcome::Rejected;
         }

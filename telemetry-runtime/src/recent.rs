@@ -25,14 +25,15 @@ const MAX_READABLE_BYTES: u64 = 1024 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Recorded {
-    /// Queued to be sent. In this file: it has left the queue, sent or dropped, as written by
-    /// versions of archon that did not tell the two apart.
+    /// Queued to be sent: an event in the queue, as [`read`] shows it. In `recent.jsonl`, an
+    /// event that has left the queue, sent or dropped, as earlier versions of archon wrote it
+    /// before they told the two apart.
     Queued,
     /// Kept here only: telemetry was not on, or this build cannot send.
     LocalOnly,
     /// Queued, and sent: the server accepted it.
     Sent,
-    /// Queued, and dropped unsent by a delivery (counted by `archon telemetry status`).
+    /// Queued, and dropped by a delivery.
     Dropped,
 }
 
@@ -58,8 +59,9 @@ pub enum DeliveryStatus {
     Waiting,
     /// Sent: the server accepted it.
     Sent,
-    /// Dropped unsent by a delivery: recorded before the last opt-in, refused by the server,
-    /// or not an event archon could have recorded.
+    /// Dropped by a delivery: recorded before the last opt-in, refused by the server, or not
+    /// an event archon can send. (A request that timed out may still have reached the server,
+    /// so this does not promise the server never saw it.)
     Dropped,
     /// In the queue under an anonymous id that has since been deleted (by hand, or by a
     /// `clear` while the command that recorded it ran): the next delivery discards it unsent.
@@ -96,7 +98,7 @@ impl DeliveryStatus {
             }
             DeliveryStatus::Sent => "sent",
             DeliveryStatus::Dropped => {
-                "dropped, not sent: recorded before you last opted in, refused by the server, or not an event archon could have recorded (`archon telemetry status` counts each)"
+                "dropped by a delivery: recorded before you last opted in, refused by the server, or not an event archon can send"
             }
             DeliveryStatus::LeftQueue => "sent (or dropped, see `archon telemetry status`)",
         }
@@ -335,6 +337,28 @@ mod tests {
             timestamp: "2026-11-25T18:00:00.000Z".to_owned(),
         };
         entry_line(Recorded::LocalOnly, &serde_json::to_vec(&event).unwrap())
+    }
+
+    /// A line as earlier versions wrote it when an event left the queue, spelled out rather than
+    /// serialised by this version: still read, with the label that does not tell sent from
+    /// dropped.
+    #[test]
+    fn a_copy_written_before_sent_and_dropped_were_told_apart_is_still_read() {
+        let line = br#"{"recorded":"queued","event":{"uuid":"00000000-0000-4000-8000-000000000001","event":"binary.startup","distinct_id":"00000000-0000-4000-8000-000000000002","properties":{},"timestamp":"2026-11-25T18:00:00.000Z"}}"#;
+        let entries = parse(line);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].recorded, Recorded::Queued);
+        assert_eq!(
+            DeliveryStatus::of_kept(&entries[0]),
+            DeliveryStatus::LeftQueue
+        );
+        for (word, status) in [
+            ("sent", DeliveryStatus::Sent),
+            ("dropped", DeliveryStatus::Dropped),
+        ] {
+            let text = String::from_utf8_lossy(line).replace("\"queued\"", &format!("\"{word}\""));
+            assert_eq!(DeliveryStatus::of_kept(&parse(text.as_bytes())[0]), status);
+        }
     }
 
     #[test]

@@ -116,6 +116,45 @@ fn malformed_batches_are_split_and_single_rejects_dropped_with_a_count() {
     assert_eq!(statuses, [Sent, Dropped, Sent]);
 }
 
+/// An event dated ahead of the clock (recorded while it was ahead, and set back since) cannot be
+/// sent with the time it was recorded at: it is dropped with a count and shown as dropped, and
+/// the others arrive and are shown as sent. None is counted, or shown, as sent without arriving.
+#[test]
+fn an_event_dated_in_the_future_is_dropped_and_never_counted_as_sent() {
+    let home = Home::new();
+    let env = record(&home, 3);
+    let queue_path = home.store().dir().join("queue.jsonl");
+    let text = std::fs::read_to_string(&queue_path).unwrap();
+    let mut lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let ahead = chrono::Utc::now() + chrono::Duration::days(1);
+    lines[1]["timestamp"] = telemetry_runtime::wire::format_timestamp(ahead).into();
+    let future_uuid = lines[1]["uuid"].as_str().unwrap().to_owned();
+    let rewritten: String = lines.iter().map(|line| format!("{line}\n")).collect();
+    std::fs::write(&queue_path, rewritten).unwrap();
+
+    let server = CaptureServer::start();
+    let report = deliver(&home.store(), &env, &fast_config(server.url()));
+    assert_eq!(report.delivered, 2);
+    assert_eq!(report.dropped_invalid, 1);
+    let received: Vec<String> = server
+        .accepted_events()
+        .iter()
+        .map(|event| event["uuid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(received.len(), 2);
+    assert!(!received.contains(&future_uuid));
+    use telemetry_runtime::recent::DeliveryStatus::{Dropped, Sent};
+    for (entry, status) in control::inspect(&env, 10).unwrap() {
+        let uuid = entry.event.uuid.to_string();
+        let expected = if uuid == future_uuid { Dropped } else { Sent };
+        assert_eq!(status, expected, "{uuid}");
+        assert_eq!(received.contains(&uuid), status == Sent);
+    }
+}
+
 #[test]
 fn other_refusals_keep_the_events_for_later() {
     let home = Home::new();

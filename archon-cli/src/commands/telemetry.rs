@@ -263,9 +263,13 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
     outln!()?;
     if kept_off {
         outln!("Once it is on, archon will send the events listed in the policy: which commands")?;
-        outln!("and workflows run, how long they take and how they fail, with archon's version,")?;
-        outln!("your OS and CPU family, and whether it runs in CI. Never paths, file names, the")?;
-        outln!("names of your own workflows, messages, or anything you type.")?;
+        outln!(
+            "and workflows run, how long they take and how they fail, what `archon setup` chose,"
+        )?;
+        outln!("with archon's version, your OS and CPU family, and whether it runs in CI. Never")?;
+        outln!(
+            "paths, file names, the names of your own workflows, messages, or anything you type."
+        )?;
         outln!()?;
         outln!("See what would be sent:   archon telemetry inspect")?;
         outln!("Policy:                   {POLICY_URL}")?;
@@ -273,9 +277,13 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
         return Ok(exit::SUCCESS);
     }
     outln!("archon will send the events listed in the policy: which commands and workflows run,")?;
-    outln!("how long they take and how they fail, with archon's version, your OS and CPU family,")?;
-    outln!("and whether it runs in CI. Never paths, file names, the names of your own workflows,")?;
-    outln!("messages, or anything you type.")?;
+    outln!(
+        "how long they take and how they fail, what `archon setup` chose, with archon's version,"
+    )?;
+    outln!(
+        "your OS and CPU family, and whether it runs in CI. Never paths, file names, the names"
+    )?;
+    outln!("of your own workflows, messages, or anything you type.")?;
     outln!()?;
     outln!("See exactly what is sent: archon telemetry inspect")?;
     outln!("Turn it off again:        archon telemetry off")?;
@@ -562,7 +570,7 @@ pub fn render_status(status: &Status) -> String {
         ),
         (
             state.dropped_unreadable,
-            "unreadable or invalid in the queue",
+            "unreadable or invalid in the queue, or dated in the future",
         ),
     ];
     for (count, why) in drops.iter().filter(|(count, _)| *count > 0) {

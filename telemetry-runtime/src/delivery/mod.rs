@@ -307,9 +307,12 @@ fn drain(
         if !unlinked.is_empty() {
             let _ = queue::discard(store, &uuids(&unlinked));
         }
-        // Only what archon could have recorded leaves the machine, whatever the file holds.
-        let (events, invalid): (Vec<WireEvent>, Vec<WireEvent>) =
-            events.into_iter().partition(conformance::conforms);
+        // Only what archon could have recorded leaves the machine, whatever the file holds; and
+        // only what can be sent as it was recorded (see `dated_ahead`).
+        let now = chrono::Utc::now();
+        let (events, invalid): (Vec<WireEvent>, Vec<WireEvent>) = events
+            .into_iter()
+            .partition(|event| conformance::conforms(event) && !dated_ahead(event, now));
         let (sendable, stale): (Vec<WireEvent>, Vec<WireEvent>) =
             events.into_iter().partition(|event| {
                 event.distinct_id.is_some()
@@ -453,6 +456,21 @@ fn record_failure(state: &mut state::TelemetryState, reason: &str) {
     state.last_failure_at = Some(format_timestamp(chrono::Utc::now()));
     state.last_outcome = Some(format!("not sent yet: {reason}"));
     state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+}
+
+/// How far ahead of the clock an event's time may be: PostHog's client refuses events dated
+/// later than a second from now.
+const MAX_AHEAD: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
+
+/// Whether `event` is dated more than [`MAX_AHEAD`] after `now`: recorded while the clock was
+/// ahead and set back since. It cannot be sent with the time it was recorded at (the client
+/// refuses it), and sending it with another would not be what `inspect` shows, so it is
+/// dropped with the invalid events. Checked before sending, at an earlier `now` than the
+/// client's own check, so an event that passes here passes there.
+fn dated_ahead(event: &WireEvent, now: chrono::DateTime<chrono::Utc>) -> bool {
+    event
+        .captured_at()
+        .is_some_and(|captured| captured > now + MAX_AHEAD)
 }
 
 fn uuids(events: &[WireEvent]) -> HashSet<uuid::Uuid> {

@@ -52,7 +52,8 @@ impl Transport for PosthogSender {
         // All of the batch or none of it: an event left out would be counted, and shown by
         // `inspect`, as sent. One the SDK refuses makes the batch rejected, so that the delivery
         // splits it and drops that event alone, with a count. (The delivery drops the events the
-        // SDK would refuse before it sends: this is only the guarantee.)
+        // SDK would refuse just before it sends, so this is only the guarantee: no request is
+        // made, though the report counts one.)
         let Some(events) = batch
             .iter()
             .map(to_sdk_event)
@@ -63,8 +64,16 @@ impl Transport for PosthogSender {
         if events.is_empty() {
             return SendOutcome::Rejected;
         }
+        let count = events.len();
         match self.client.capture_batch_immediate(events, false) {
-            Ok(_) => SendOutcome::Delivered,
+            Ok(summary) if summary.submitted() == count => SendOutcome::Delivered,
+            // The client left events out (its `before_send` filter, or a client it disabled):
+            // none is counted as sent; they stay queued, and a resent one the server already
+            // has is dropped there by its uuid.
+            Ok(summary) => SendOutcome::Refused(format!(
+                "the PostHog client sent {} of {count} events",
+                summary.submitted()
+            )),
             Err(error) => classify(&error),
         }
     }

@@ -81,7 +81,7 @@ pub struct DeliveryReport {
     /// Events captured before the user opted in, dropped unsent.
     pub dropped_before_opt_in: u64,
     /// Events in the queue that archon could not have recorded (not in the catalog, or with
-    /// properties or values it does not list), dropped unsent.
+    /// properties or values it does not list), or dated ahead of the clock, dropped unsent.
     pub dropped_invalid: u64,
     /// Requests made.
     pub requests: u64,
@@ -336,7 +336,7 @@ fn drain(
         }
         let mut finished = queue::Done::default();
         let pass = send_all(
-            &sendable,
+            sendable,
             Sender {
                 store,
                 env,
@@ -383,7 +383,7 @@ impl<T> Sender<'_, T> {
 /// `finished`, whose events it removes from the queue every [`REMOVE_EVERY`] events and before
 /// each wait between retries.
 fn send_all<T: Transport>(
-    events: &[WireEvent],
+    mut events: Vec<WireEvent>,
     sender: Sender<'_, T>,
     report: &mut DeliveryReport,
     finished: &mut queue::Done,
@@ -415,7 +415,20 @@ fn send_all<T: Transport>(
             report.withdrawn = true;
             return Pass::Stop;
         }
-        let batch = &events[next..(next + batch_size).min(events.len())];
+        let end = (next + batch_size).min(events.len());
+        // Checked again just before the request, as the client checks it: the clock may have
+        // been set back since `drain` looked. Such an event is dropped with the invalid ones.
+        let now = chrono::Utc::now();
+        if let Some(ahead) = events[next..end]
+            .iter()
+            .position(|event| dated_ahead(event, now))
+        {
+            let event = events.remove(next + ahead);
+            report.dropped_invalid += 1;
+            finished.dropped.insert(event.uuid);
+            continue;
+        }
+        let batch = &events[next..end];
         report.requests += 1;
         match transport.send(batch) {
             SendOutcome::Delivered => {
@@ -465,8 +478,9 @@ const MAX_AHEAD: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 /// Whether `event` is dated more than [`MAX_AHEAD`] after `now`: recorded while the clock was
 /// ahead and set back since. It cannot be sent with the time it was recorded at (the client
 /// refuses it), and sending it with another would not be what `inspect` shows, so it is
-/// dropped with the invalid events. Checked before sending, at an earlier `now` than the
-/// client's own check, so an event that passes here passes there.
+/// dropped with the invalid events. Checked when the queue is read and again just before each
+/// request, at an earlier `now` than the client's own check, so an event that passes here
+/// passes there unless the clock is set back in between.
 fn dated_ahead(event: &WireEvent, now: chrono::DateTime<chrono::Utc>) -> bool {
     event
         .captured_at()

@@ -20,12 +20,14 @@ pub trait Transport {
 /// What to do after a batch was offered to the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
-    /// 2xx: the events are stored; remove them from the queue.
+    /// 2xx, with every event of the batch in the request: the events are stored; remove them
+    /// from the queue.
     Delivered,
     /// 5xx, 408, 429 or no answer: keep them and try again later.
     Retry(&'static str),
-    /// 400 or 413: the server refuses this batch as malformed or too large. A smaller batch
-    /// may pass; a single event that is refused is dropped.
+    /// 400 or 413: the server refuses this batch as malformed or too large (or the client
+    /// refuses an event in it before any request). A smaller batch may pass; a single event
+    /// that is refused is dropped.
     Rejected,
     /// Any other refusal (a wrong key, a proxy that answers 404): keep the events, stop until
     /// the next delivery.

@@ -77,11 +77,7 @@ fn status_and_inspect_start_no_delivery() {
     let server = CaptureServer::start();
     let user = User::keyed(server.url());
     user.seen_notice();
-    // Held as a running delivery holds it: the commands meanwhile start none.
-    let telemetry_dir = user.archon_home().join("telemetry");
-    std::fs::create_dir_all(&telemetry_dir).unwrap();
-    let running_delivery = std::fs::File::create(telemetry_dir.join("delivery.lock")).unwrap();
-    running_delivery.lock().unwrap();
+    let running_delivery = hold_delivery_lock(&user.archon_home());
     user.expect(&["telemetry", "on"], 0);
     user.expect(&["version"], 0);
     drop(running_delivery);
@@ -107,10 +103,7 @@ fn status_counts_events_under_a_deleted_id_apart() {
     let server = CaptureServer::start();
     let user = User::keyed(server.url());
     user.seen_notice();
-    let telemetry_dir = user.archon_home().join("telemetry");
-    std::fs::create_dir_all(&telemetry_dir).unwrap();
-    let running_delivery = std::fs::File::create(telemetry_dir.join("delivery.lock")).unwrap();
-    running_delivery.lock().unwrap();
+    let _running_delivery = hold_delivery_lock(&user.archon_home());
     user.expect(&["telemetry", "on"], 0);
     user.expect(&["version"], 0);
     std::fs::remove_file(user.archon_home().join("telemetry-id")).unwrap();

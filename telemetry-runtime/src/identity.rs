@@ -4,6 +4,7 @@
 
 use crate::files;
 use crate::store::Store;
+use crate::wire::WireEvent;
 use std::io;
 use std::time::SystemTime;
 use uuid::Uuid;
@@ -35,12 +36,12 @@ pub(crate) fn read_id(store: &Store) -> Option<Uuid> {
     Uuid::try_parse(std::str::from_utf8(&bytes).ok()?.trim()).ok()
 }
 
-/// Whether an event recorded under `event_id` may still be sent when the current id is
-/// `current`: it carries none, or the current one. An event under any other id was recorded
-/// before that id was deleted (by `archon telemetry clear`, or by hand): sent, it would link the
-/// deleted id to the new one, so the delivery discards it, and `inspect` and `status` say so.
-pub(crate) fn still_linked(event_id: Option<&str>, current: Option<&Uuid>) -> bool {
-    match (event_id, current) {
+/// Whether the queued `event` may still be sent when the current id is `current`: it carries
+/// none, or the current one. An event under any other id was recorded before that id was
+/// deleted (by `archon telemetry clear`, or by hand): sent, it would link the deleted id to the
+/// new one, so the delivery discards it, and `inspect` and `status` say so.
+pub(crate) fn still_linked(event: &WireEvent, current: Option<&Uuid>) -> bool {
+    match (event.distinct_id.as_deref(), current) {
         (None, _) => true,
         // As archon writes ids: hyphenated, lower case.
         (Some(event_id), Some(current)) => {

@@ -84,7 +84,7 @@ pub(crate) fn rewrite_locked(store: &Store, events: &[WireEvent]) -> io::Result<
 pub(crate) struct Done {
     /// Accepted by the server.
     pub(crate) sent: HashSet<Uuid>,
-    /// Dropped unsent (and counted in the state by the delivery).
+    /// Dropped (and counted in the state by the delivery).
     pub(crate) dropped: HashSet<Uuid>,
 }
 

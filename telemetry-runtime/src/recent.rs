@@ -259,7 +259,7 @@ pub fn overview(store: &Store) -> io::Result<Overview> {
             let to_send = contents
                 .events
                 .iter()
-                .filter(|event| linked(event, current_id.as_ref()))
+                .filter(|event| identity::still_linked(event, current_id.as_ref()))
                 .count();
             let waiting = Waiting {
                 to_send,
@@ -274,12 +274,6 @@ pub fn overview(store: &Store) -> io::Result<Overview> {
         .and_then(|mut shown| shown.pop())
         .map(|(entry, _)| entry);
     Ok(Overview { waiting, newest })
-}
-
-/// Whether the queued `event` can still be sent under the current id (see
-/// [`identity::still_linked`]).
-fn linked(event: &WireEvent, current_id: Option<&Uuid>) -> bool {
-    identity::still_linked(event.distinct_id.as_deref(), current_id)
 }
 
 /// The last `limit` events (at most [`KEEP`]) of those kept here followed by `queued`, the
@@ -310,7 +304,7 @@ fn shown_with(
         .collect();
     let newest_queued = queued.len().saturating_sub(limit);
     shown.extend(queued.into_iter().skip(newest_queued).map(|event| {
-        let status = if linked(&event, current_id.as_ref()) {
+        let status = if identity::still_linked(&event, current_id.as_ref()) {
             DeliveryStatus::Waiting
         } else {
             DeliveryStatus::UnderDeletedId

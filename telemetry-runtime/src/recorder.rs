@@ -248,9 +248,9 @@ impl Telemetry {
 
     /// Leaves this process's events, and those it finds waiting, for the next command to
     /// deliver (or for a delivery already running, which stays a few seconds after the command
-    /// that started it): [`Telemetry::finish`] starts no delivery. For the commands that only show what
-    /// is recorded (`archon telemetry status` and `inspect`): looking at the waiting events must
-    /// not be what sends them.
+    /// that started it): [`Telemetry::finish`] starts no delivery. For the commands that only
+    /// show what is recorded (`archon telemetry status` and `inspect`): looking at the waiting
+    /// events must not be what sends them.
     pub fn hold_delivery(&self) {
         self.delivery_held.store(true, Ordering::SeqCst);
     }

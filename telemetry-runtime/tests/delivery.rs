@@ -11,13 +11,6 @@ use telemetry_posthog::deliver;
 use telemetry_runtime::delivery::{self, DeliveryConfig};
 use telemetry_runtime::{control, queue, state, Environment, Telemetry};
 
-fn uuids(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .map(|e| e["uuid"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[test]
 fn delivers_everything_once_and_empties_the_queue() {
     let home = Home::new();
@@ -139,11 +132,7 @@ fn an_event_dated_in_the_future_is_dropped_and_never_counted_as_sent() {
     let report = deliver(&home.store(), &env, &fast_config(server.url()));
     assert_eq!(report.delivered, 2);
     assert_eq!(report.dropped_invalid, 1);
-    let received: Vec<String> = server
-        .accepted_events()
-        .iter()
-        .map(|event| event["uuid"].as_str().unwrap().to_owned())
-        .collect();
+    let received = uuids(&server.accepted_events());
     assert_eq!(received.len(), 2);
     assert!(!received.contains(&future_uuid));
     use telemetry_runtime::recent::DeliveryStatus::{Dropped, Sent};

@@ -296,11 +296,7 @@ fn events_under_a_deleted_id_are_shown_as_discarded_not_waiting() {
     let report =
         telemetry_posthog::deliver(&home.store(), &home.env_on(), &fast_config(server.url()));
     assert_eq!(report.delivered, 3);
-    let sent: HashSet<String> = server
-        .accepted_events()
-        .iter()
-        .map(|event| event["uuid"].as_str().unwrap().to_owned())
-        .collect();
+    let sent: HashSet<String> = uuids(&server.accepted_events()).into_iter().collect();
     let labelled_waiting: HashSet<String> = shown
         .iter()
         .filter(|(_, status)| *status == Waiting)

@@ -262,28 +262,16 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
     }
     outln!()?;
     if kept_off {
-        outln!("Once it is on, archon will send the events listed in the policy: which commands")?;
-        outln!(
-            "and workflows run, how long they take and how they fail, what `archon setup` chose,"
-        )?;
-        outln!("with archon's version, your OS and CPU family, and whether it runs in CI. Never")?;
-        outln!(
-            "paths, file names, the names of your own workflows, messages, or anything you type."
-        )?;
+        outln!("Once it is on, archon will send the events listed in the policy:")?;
+        outln!("{WHAT_IS_SENT}")?;
         outln!()?;
         outln!("See what would be sent:   archon telemetry inspect")?;
         outln!("Policy:                   {POLICY_URL}")?;
         no_key_note()?;
         return Ok(exit::SUCCESS);
     }
-    outln!("archon will send the events listed in the policy: which commands and workflows run,")?;
-    outln!(
-        "how long they take and how they fail, what `archon setup` chose, with archon's version,"
-    )?;
-    outln!(
-        "your OS and CPU family, and whether it runs in CI. Never paths, file names, the names"
-    )?;
-    outln!("of your own workflows, messages, or anything you type.")?;
+    outln!("archon will send the events listed in the policy:")?;
+    outln!("{WHAT_IS_SENT}")?;
     outln!()?;
     outln!("See exactly what is sent: archon telemetry inspect")?;
     outln!("Turn it off again:        archon telemetry off")?;
@@ -291,6 +279,14 @@ fn on(env: &Environment, before: ConsentState) -> Result<i32, CommandError> {
     no_key_note()?;
     Ok(exit::SUCCESS)
 }
+
+/// What `archon telemetry on` says the events hold, after "archon will send the events listed
+/// in the policy:".
+#[cfg(feature = "telemetry")]
+const WHAT_IS_SENT: &str = "\
+which commands and workflows run, how long they take and how they fail, what `archon setup`
+chose, with archon's version, your OS and CPU family, and whether it runs in CI. Never paths,
+file names, the names of your own workflows, messages, or anything you type.";
 
 /// `names` as a list in a sentence ("A", "A and B", "A, B and C"), with `one` or `several`
 /// after it to agree: `named(&names, "is", "are")`.

@@ -232,6 +232,16 @@ pub fn hold_store_lock(archon_home: &Path) -> std::fs::File {
     file
 }
 
+/// Takes the delivery lock in `archon_home` as a running delivery holds it, so that the archon
+/// commands run meanwhile start none; released when the file is dropped.
+pub fn hold_delivery_lock(archon_home: &Path) -> std::fs::File {
+    let dir = archon_home.join("telemetry");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = std::fs::File::create(dir.join("delivery.lock")).unwrap();
+    file.lock().unwrap();
+    file
+}
+
 /// Whether process `pid` has telemetry's store lock in `archon_home` open (it opens it just
 /// before it waits for the lock).
 #[cfg(target_os = "linux")]

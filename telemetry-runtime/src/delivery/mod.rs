@@ -300,19 +300,16 @@ fn drain(
         // started before `archon telemetry clear` (or before the id file was deleted): sent,
         // they would link the deleted id to the new one. They go without a trace, as `clear`
         // asked.
-        let (events, unlinked): (Vec<WireEvent>, Vec<WireEvent>) =
-            contents.events.into_iter().partition(|event| {
-                identity::still_linked(event.distinct_id.as_deref(), current_id.as_ref())
-            });
+        let (events, unlinked): (Vec<WireEvent>, Vec<WireEvent>) = contents
+            .events
+            .into_iter()
+            .partition(|event| identity::still_linked(event, current_id.as_ref()));
         if !unlinked.is_empty() {
             let _ = queue::discard(store, &uuids(&unlinked));
         }
-        // Only what archon could have recorded leaves the machine, whatever the file holds; and
-        // only what can be sent as it was recorded (see `dated_ahead`).
-        let now = chrono::Utc::now();
-        let (events, invalid): (Vec<WireEvent>, Vec<WireEvent>) = events
-            .into_iter()
-            .partition(|event| conformance::conforms(event) && !dated_ahead(event, now));
+        // Only what archon could have recorded leaves the machine, whatever the file holds.
+        let (events, invalid): (Vec<WireEvent>, Vec<WireEvent>) =
+            events.into_iter().partition(conformance::conforms);
         let (sendable, stale): (Vec<WireEvent>, Vec<WireEvent>) =
             events.into_iter().partition(|event| {
                 event.distinct_id.is_some()
@@ -416,8 +413,8 @@ fn send_all<T: Transport>(
             return Pass::Stop;
         }
         let end = (next + batch_size).min(events.len());
-        // Checked again just before the request, as the client checks it: the clock may have
-        // been set back since `drain` looked. Such an event is dropped with the invalid ones.
+        // Checked just before the request, as the client checks it (see `dated_ahead`); such
+        // an event is dropped with the invalid ones.
         let now = chrono::Utc::now();
         if let Some(ahead) = events[next..end]
             .iter()
@@ -478,9 +475,9 @@ const MAX_AHEAD: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 /// Whether `event` is dated more than [`MAX_AHEAD`] after `now`: recorded while the clock was
 /// ahead and set back since. It cannot be sent with the time it was recorded at (the client
 /// refuses it), and sending it with another would not be what `inspect` shows, so it is
-/// dropped with the invalid events. Checked when the queue is read and again just before each
-/// request, at an earlier `now` than the client's own check, so an event that passes here
-/// passes there unless the clock is set back in between.
+/// dropped with the invalid events. Checked just before each request, at an earlier `now` than
+/// the client's own check, so an event that passes here passes there unless the clock is set
+/// back in between.
 fn dated_ahead(event: &WireEvent, now: chrono::DateTime<chrono::Utc>) -> bool {
     event
         .captured_at()

@@ -10,6 +10,14 @@ use telemetry_runtime::store::Store;
 use telemetry_runtime::Environment;
 use telemetry_schema::{BinaryStartup, CliCommand, CliCommandInvoked, CliSubcommand};
 
+/// The uuids of wire events (as a server received them), in order.
+pub fn uuids(events: &[serde_json::Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|event| event["uuid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 pub const TEST_KEY: &str = "phc_test_key_for_the_capture_server";
 
 pub struct Home {
